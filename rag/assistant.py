@@ -1,0 +1,192 @@
+"""Answering: question → passages → generated answer → verified citations, as a stream of events.
+
+The CLI, the chat and the evals all call ``Assistant.stream``/``Assistant.ask``; none of them
+re-implements a step.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import unicodedata
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+from .config import Settings
+from .embedding import load_embeddings
+from .errors import GenerationError, InputError, RagError
+from .generation import make_generator
+from .generation.base import NOT_IN_CORPUS, Generator, is_decline, number_passages
+from .keyword import KeywordIndex
+from .retrieval import Filters, Retriever, keyword_index_path
+from .rewriting import ConcatenatingRewriter, Rewriter, Turn
+from .store import ChunkStore, open_client
+from .types import Answer, Hit
+from .verification import Verifier
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class Status:
+    """The pipeline moved to a new stage (for a "searching… / writing…" indicator)."""
+
+    stage: str
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Retrieval finished: the passages the answer will be drawn from."""
+
+    hits: list[Hit]
+    standalone_question: str
+
+
+@dataclass(frozen=True)
+class Token:
+    """A piece of the answer as the generator writes it (before verification)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Done:
+    """The verified answer."""
+
+    answer: Answer
+
+
+Event = Status | Sources | Token | Done
+
+
+def clean_question(question: str) -> str:
+    """The question without control characters; InputError when nothing usable is left."""
+    if not isinstance(question, str):
+        raise InputError("the question must be text")
+    text = "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else " " for ch in question)
+    text = " ".join(text.split())
+    if not text:
+        raise InputError("the question is empty: type a question about the documents")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise InputError(f"the question is {len(text):,} characters long; the limit is {MAX_QUESTION_CHARS:,}. "
+                         "Ask a shorter question (search for a phrase with `rag search` instead)")
+    if not any(ch.isalnum() for ch in text):
+        raise InputError("the question has no words or numbers in it")
+    return text
+
+
+def decline_message(hits: Sequence[Hit]) -> str:
+    """What to say when the corpus does not answer, naming the nearest thing it does cover."""
+    message = "I couldn't find the answer to that in the documents, so I won't guess."
+    if hits:
+        nearest = hits[0].chunk
+        message += f" The closest thing they cover is “{nearest.title}”."
+    return message
+
+
+class Assistant:
+    """One corpus, its retriever and a generator: asks questions and streams verified answers."""
+
+    def __init__(self, settings: Settings, store: ChunkStore, retriever: Retriever, generator: Generator,
+                 verifier: Verifier, rewriter: Rewriter | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.retriever = retriever
+        self.generator = generator
+        self.verifier = verifier
+        self.rewriter = rewriter or ConcatenatingRewriter()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, generator: Generator | None = None) -> "Assistant":
+        """Build every part from configuration (models are loaded once per process)."""
+        embeddings = load_embeddings(settings.embedding_model, settings.embedding_batch_size)
+        store = open_store(settings, embeddings)
+        keyword = None
+        if settings.retriever in ("hybrid", "bm25"):
+            keyword = KeywordIndex(keyword_index_path(settings.cache_dir, settings.chroma_url or str(settings.store_dir),
+                                                      settings.collection))
+        retriever = Retriever(store, embeddings, keyword, mode=settings.retriever, candidates=settings.candidates)
+        return cls(settings, store, retriever, generator or make_generator(settings, embeddings), Verifier(embeddings))
+
+    def ask(self, question: str, history: Sequence[Turn] = (), filters: Filters = Filters(), k: int | None = None) -> Answer:
+        """Answer one question; the last event of ``stream``."""
+        answer = None
+        for event in self.stream(question, history, filters, k):
+            if isinstance(event, Done):
+                answer = event.answer
+        assert answer is not None
+        return answer
+
+    def stream(self, question: str, history: Sequence[Turn] = (), filters: Filters = Filters(),
+               k: int | None = None) -> Iterator[Event]:
+        """Yield status, sources as soon as retrieval ends, answer tokens, then the verified answer."""
+        started = time.perf_counter()
+        question = clean_question(question)
+        timings: dict[str, float] = {}
+        trace: dict[str, object] = {}
+        yield Status("searching")
+        standalone = self.rewriter.rewrite(question, history)
+        timings["rewrite"] = _ms(started)
+        hits = self.retriever.search(standalone, k or self.settings.top_k, filters, trace=trace)
+        timings["retrieval"] = _ms(started) - timings["rewrite"]
+        timings["to_sources"] = _ms(started)
+        yield Sources(hits, standalone)
+
+        top_relevance = max((h.relevance for h in hits), default=0.0)
+        trace["top_relevance"] = round(top_relevance, 3)
+        if top_relevance < self.settings.min_relevance:
+            trace["declined_by"] = "retrieval threshold"
+            yield Done(self._declined(question, standalone, hits, timings, trace, started))
+            return
+
+        yield Status("writing")
+        passages = number_passages([h.chunk for h in hits])
+        pieces: list[str] = []
+        generation_started = time.perf_counter()
+        try:
+            for piece in self.generator.stream(standalone if history else question, passages):
+                if not pieces:
+                    timings["to_first_token"] = _ms(started)
+                pieces.append(piece)
+                yield Token(piece)
+        except RagError:
+            raise
+        except Exception as error:
+            raise GenerationError(f"the '{self.generator.name}' backend failed: {error}") from error
+        raw = "".join(pieces).strip()
+        timings["generation"] = _ms(generation_started)
+        trace["raw_answer"] = raw
+
+        if not raw or NOT_IN_CORPUS in raw or (is_decline(raw) and "[" not in raw):
+            trace["declined_by"] = "generator"
+            yield Done(self._declined(question, standalone, hits, timings, trace, started))
+            return
+        yield Status("verifying")
+        verified = self.verifier.verify(raw, passages)
+        trace["verdicts"] = [v.__dict__ for v in verified.verdicts]
+        timings["verification"] = _ms(started) - timings["to_sources"] - timings["generation"]
+        if verified.declined or not verified.citations:
+            trace["declined_by"] = "verification"
+            yield Done(self._declined(question, standalone, hits, timings, trace, started))
+            return
+        timings["total"] = _ms(started)
+        yield Done(Answer(question=question, text=verified.text, abstained=False, citations=verified.citations,
+                          hits=hits, standalone_question=standalone, timings_ms=timings, trace=trace))
+
+    def _declined(self, question: str, standalone: str, hits: list[Hit], timings: dict[str, float],
+                  trace: dict[str, object], started: float) -> Answer:
+        timings["total"] = _ms(started)
+        return Answer(question=question, text=decline_message(hits), abstained=True, citations=[], hits=hits,
+                      standalone_question=standalone, timings_ms=timings, trace=trace)
+
+
+def open_store(settings: Settings, embeddings: object | None = None) -> ChunkStore:
+    """The configured store (embedded or server), with the configured embedding model."""
+    embeddings = embeddings or load_embeddings(settings.embedding_model, settings.embedding_batch_size)
+    return ChunkStore(open_client(settings), settings.collection, embeddings)  # type: ignore[arg-type]
+
+
+def _ms(since: float) -> float:
+    return (time.perf_counter() - since) * 1000

@@ -1,0 +1,275 @@
+"""The command line: ingest, sync, list, remove, search, ask, eval.
+
+This is the only place (with the chat) that turns project errors into messages and exit codes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from .config import Settings, load_settings
+from .errors import InputError, RagError
+
+log = logging.getLogger(__name__)
+
+EXIT_ERROR, EXIT_USAGE = 1, 2
+
+
+def _settings_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("settings (override RAG_* variables)")
+    group.add_argument("--data-dir", type=Path, help="store and caches (RAG_DATA_DIR)")
+    group.add_argument("--collection", help="Chroma collection (RAG_COLLECTION)")
+    group.add_argument("--chroma-url", help="use a Chroma server, e.g. http://127.0.0.1:8000 (RAG_CHROMA_URL)")
+    group.add_argument("--retriever", choices=["hybrid", "dense", "bm25"], help="(RAG_RETRIEVER)")
+    group.add_argument("--backend", dest="generator", choices=["llamacpp", "extractive", "openai"],
+                       help="answer generator (RAG_GENERATOR)")
+    group.add_argument("--chunk-size", type=int, help="characters per chunk (RAG_CHUNK_SIZE)")
+    group.add_argument("--chunk-overlap", type=int, help="characters shared by neighbouring chunks (RAG_CHUNK_OVERLAP)")
+    group.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+
+
+def _filter_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--k", "--top-k", dest="top_k", type=int, help="passages to use (RAG_TOP_K)")
+    parser.add_argument("--doc", action="append", default=[], metavar="DOC_ID", help="only these documents (repeatable)")
+    parser.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="only documents dated on/after")
+    parser.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="only documents dated on/before")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``python -m rag``."""
+    parser = argparse.ArgumentParser(prog="python -m rag", description="Grounded, cited answers from your documents.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = commands.add_parser("ingest", help="add files, folders or web pages to the store")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files, folders (recursive) or http(s) URLs")
+    _settings_flags(p)
+
+    p = commands.add_parser("sync", help="make the store match a folder (add, update, remove)")
+    p.add_argument("folder", type=Path)
+    _settings_flags(p)
+
+    p = commands.add_parser("list", help="list the documents in the store")
+    p.add_argument("--json", action="store_true")
+    _settings_flags(p)
+
+    p = commands.add_parser("remove", help="remove a document by id or path")
+    p.add_argument("doc", metavar="DOC")
+    _settings_flags(p)
+
+    p = commands.add_parser("search", help="show the passages retrieved for a query")
+    p.add_argument("query", help="the query, or - to read one per line from stdin")
+    _filter_flags(p)
+    _settings_flags(p)
+
+    p = commands.add_parser("ask", help="answer a question with citations")
+    p.add_argument("question", help="the question, or - to read one per line from stdin")
+    _filter_flags(p)
+    _settings_flags(p)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings(data_dir=args.data_dir, collection=args.collection, chroma_url=args.chroma_url,
+                                 retriever=args.retriever, generator=args.generator, chunk_size=args.chunk_size,
+                                 chunk_overlap=args.chunk_overlap, top_k=getattr(args, "top_k", None))
+        return COMMANDS[args.command](args, settings)
+    except RagError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(error, InputError) else EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+# ----- commands ----------------------------------------------------------------------------
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from .ingestion import Ingestor
+    ingestor = _ingestor(settings)
+    report = _with_progress(lambda progress: ingestor.ingest_paths([Path(p) for p in args.paths], progress))
+    return _report(report)
+
+
+def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
+    ingestor = _ingestor(settings)
+    report = _with_progress(lambda progress: ingestor.sync_folder(args.folder, progress))
+    return _report(report)
+
+
+def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    from .assistant import open_store
+    documents = open_store(settings).list_documents()
+    if args.json:
+        for d in documents:
+            print(json.dumps({"doc_id": d.doc_id, "title": d.title, "source": d.source, "chunks": d.chunk_count,
+                              **{k: v for k, v in d.metadata.items() if k in ("path", "publisher", "date", "format")}},
+                             ensure_ascii=False))
+        return 0
+    for d in documents:
+        print(f"{d.doc_id}\t{d.chunk_count} chunks\t{d.title}\t{d.source}")
+    print(f"{len(documents)} document(s)", file=sys.stderr)
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
+    removed = _ingestor(settings).remove(args.doc)
+    print(f"removed {args.doc} ({removed} chunks)")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from .assistant import Assistant, clean_question
+    assistant = Assistant.from_settings(settings, generator=_NoGenerator())
+    _require_documents(assistant)
+    failures = 0
+    for query in _questions(args.query):
+        try:
+            hits = assistant.retriever.search(clean_question(query), settings.top_k, _filters(args))
+        except InputError as error:
+            failures += 1
+            _emit_error(args.json, query, error)
+            continue
+        if args.json:
+            print(json.dumps({"query": query, "hits": [_hit_json(rank, h) for rank, h in enumerate(hits, 1)]},
+                             ensure_ascii=False))
+        else:
+            _print_hits(query, hits)
+    return EXIT_ERROR if failures else 0
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from .assistant import Assistant
+    assistant = Assistant.from_settings(settings)
+    _require_documents(assistant)
+    failures = 0
+    for question in _questions(args.question):
+        try:
+            answer = assistant.ask(question, filters=_filters(args))
+        except InputError as error:
+            failures += 1
+            _emit_error(args.json, question, error)
+            continue
+        if args.json:
+            print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+        else:
+            print(format_answer(answer))
+    return EXIT_ERROR if failures else 0
+
+
+COMMANDS = {"ingest": cmd_ingest, "sync": cmd_sync, "list": cmd_list, "remove": cmd_remove,
+            "search": cmd_search, "ask": cmd_ask}
+
+
+# ----- helpers -----------------------------------------------------------------------------
+class _NoGenerator:
+    """Search needs no generator; this keeps it from loading one."""
+
+    name = "none"
+
+    def stream(self, question: str, passages: Any) -> Any:
+        raise NotImplementedError
+
+
+def _ingestor(settings: Settings) -> Any:
+    from .embedding import load_embeddings
+    from .assistant import open_store
+    from .ingestion import Ingestor
+    embeddings = load_embeddings(settings.embedding_model, settings.embedding_batch_size)
+    return Ingestor(open_store(settings, embeddings), embeddings, settings)
+
+
+def _with_progress(run: Any) -> Any:
+    from tqdm import tqdm
+    bar: Any = None
+
+    def progress(done: int, total: int, what: str) -> None:
+        nonlocal bar
+        if bar is None and total:
+            bar = tqdm(total=total, unit="chunk", desc=what, file=sys.stderr, disable=None)
+        if bar is not None:
+            bar.update(done - bar.n)
+
+    try:
+        return run(progress)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _report(report: Any) -> int:
+    for failure in report.failed:
+        print(f"skipped {failure.path}: {failure.reason}", file=sys.stderr)
+    print(report.summary())
+    if report.failed and not report.documents:
+        return EXIT_USAGE
+    return 0
+
+
+def _require_documents(assistant: Any) -> None:
+    if not assistant.store.list_documents():
+        raise InputError("the store is empty: add documents first, e.g. `python -m rag ingest corpus/`")
+
+
+def _questions(arg: str) -> list[str]:
+    if arg != "-":
+        return [arg]
+    return [line.rstrip("\n") for line in sys.stdin if line.strip()]
+
+
+def _filters(args: argparse.Namespace) -> Any:
+    from .retrieval import Filters
+    return Filters(doc_ids=tuple(args.doc), date_from=args.date_from, date_to=args.date_to)
+
+
+def _emit_error(as_json: bool, question: str, error: RagError) -> None:
+    if as_json:
+        print(json.dumps({"question": question, "error": str(error)}, ensure_ascii=False), flush=True)
+    else:
+        print(f"error: {error}", file=sys.stderr)
+
+
+def _hit_json(rank: int, hit: Any) -> dict[str, Any]:
+    c = hit.chunk
+    data = {"rank": rank, "score": round(hit.score, 5), "relevance": round(hit.relevance, 4), "ranks": dict(hit.ranks),
+            "chunk_id": c.id, "doc_id": c.doc_id, "title": c.title, "source": c.source,
+            "start": c.start, "end": c.end, "text": c.text}
+    if c.page is not None:
+        data["page"] = c.page
+    return data
+
+
+def _print_hits(query: str, hits: Sequence[Any]) -> None:
+    print(f"query: {query}")
+    if not hits:
+        print("  (no passages found)")
+    for rank, hit in enumerate(hits, 1):
+        c = hit.chunk
+        found_by = ", ".join(f"{name} #{r}" for name, r in hit.ranks.items())
+        page = f" p.{c.page}" if c.page is not None else ""
+        print(f"{rank:>2}. relevance {hit.relevance:.3f}  {c.doc_id} [{c.start}:{c.end}]{page}  ({found_by})")
+        print(f"    {c.title} — {c.source}")
+        preview = " ".join(c.text.split())
+        print(f"    {preview[:240]}{'…' if len(preview) > 240 else ''}")
+
+
+def format_answer(answer: Any) -> str:
+    """An answer with its sources, for a terminal."""
+    lines = [answer.text]
+    if answer.citations:
+        lines.append("\nSources:")
+        for c in answer.citations:
+            page = f", p. {c.page}" if c.page is not None else ""
+            lines.append(f"[{c.n}] {c.title}{page} — {c.source}")
+            lines.append(f"    “{' '.join(c.quote.split())}”  (chars {c.start}–{c.end} of {c.doc_id})")
+    return "\n".join(lines)

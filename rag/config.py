@@ -1,0 +1,90 @@
+"""All settings in one place: defaults, overridden by ``RAG_*`` environment variables, then flags.
+
+The settings object is built once at an entry point and passed down explicitly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+RetrieverName = Literal["hybrid", "dense", "bm25"]
+GeneratorName = Literal["llamacpp", "extractive", "openai"]
+
+
+class Settings(BaseSettings):
+    """Every knob of the assistant; each field can be set as ``RAG_<FIELD>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", frozen=True, extra="forbid")
+
+    # Where things live
+    data_dir: Path = Field(PROJECT_ROOT / ".rag", description="Store, caches and model files.")
+    corpus_dir: Path = Field(PROJECT_ROOT / "corpus", description="Corpus the chat builds on first run.")
+    collection: str = Field("corpus", description="Chroma collection name.")
+    chroma_url: str | None = Field(None, description="Chroma server URL; unset = embedded store in data_dir.")
+
+    # Embedding
+    embedding_model: str = Field("all-MiniLM-L6-v2", description="Packaged model name, a local folder, or a hub name (needs network).")
+    embedding_batch_size: int = Field(64, ge=1, le=4096)
+
+    # Chunking (characters)
+    chunk_size: int = Field(800, ge=100, le=20000)
+    chunk_overlap: int = Field(150, ge=0)
+
+    # Retrieval
+    retriever: RetrieverName = "hybrid"
+    top_k: int = Field(5, ge=1, le=50, description="Passages shown to the generator.")
+    candidates: int = Field(30, ge=1, le=500, description="Candidates per retriever before fusion.")
+    min_relevance: float = Field(0.30, ge=-1.0, le=1.0, description="Decline when no passage is this similar to the question.")
+
+    # Generation
+    generator: GeneratorName = "extractive"
+    llm_model_path: Path | None = Field(None, description="GGUF file; unset = the packaged default model.")
+    llm_threads: int = Field(2, ge=1, le=256)
+    llm_context: int = Field(4096, ge=512, le=131072)
+    llm_max_tokens: int = Field(300, ge=16, le=4096)
+    openai_base_url: str = "http://127.0.0.1:8000/v1"
+    openai_model: str = "default"
+    openai_api_key: SecretStr = SecretStr("")
+    openai_timeout_s: float = Field(120.0, gt=0)
+
+    # Chat server
+    host: str = "127.0.0.1"
+    port: int = Field(7860, ge=1, le=65535)
+    auth_user: str | None = None
+    auth_password: SecretStr | None = None
+    max_upload_mb: int = Field(50, ge=1, le=2048)
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> "Settings":
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(f"chunk_overlap ({self.chunk_overlap}) must be less than chunk_size ({self.chunk_size})")
+        return self
+
+    @property
+    def store_dir(self) -> Path:
+        """Folder of the embedded Chroma store."""
+        return self.data_dir / "chroma"
+
+    @property
+    def cache_dir(self) -> Path:
+        """Folder of derived, rebuildable state (keyword index, assembled models)."""
+        return self.data_dir / "cache"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from defaults, the environment and ``overrides`` (flags); None means unset."""
+    given = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in error.errors())
+        raise ConfigError(f"invalid settings: {problems} (check RAG_* variables and flags)") from error

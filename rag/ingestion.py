@@ -1,0 +1,230 @@
+"""Ingestion: files → documents → chunks → embeddings → store, idempotent and crash-safe.
+
+* A document whose content hash matches the committed version is skipped without embedding.
+* Chunk ids are content hashes, so chunks already in the store (from an earlier version, or
+  written by an ingest that died before committing) are reused, not embedded again.
+* Embedding runs in the caller's thread while a second thread writes the previous batch;
+  a document is committed (made visible) only after all of its chunks are written.
+* In the embedded store one writer at a time holds a file lock; readers never wait.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+from filelock import FileLock, Timeout
+from langchain_core.embeddings import Embeddings
+
+from .chunking import chunk_document
+from .config import Settings
+from .errors import InputError, LoadError, StoreError
+from .loading import discover, load_file
+from .store import ChunkStore
+from .types import Chunk, SourceDocument
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, str], None]  # (done, total, what) for a progress bar
+
+
+@dataclass
+class IngestReport:
+    """What an ingest or sync did."""
+
+    documents: int = 0
+    unchanged_documents: int = 0
+    added: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    removed_documents: list[str] = field(default_factory=list)
+    failed: list[LoadError] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line for the end of a command."""
+        line = (f"{self.documents} document{'s' if self.documents != 1 else ''} "
+                f"({self.unchanged_documents} unchanged): chunks {self.added} added, "
+                f"{self.unchanged} unchanged, {self.removed} removed")
+        if self.removed_documents:
+            line += f"; {len(self.removed_documents)} document(s) removed"
+        if self.failed:
+            line += f"; {len(self.failed)} file(s) failed"
+        return line
+
+
+@dataclass
+class _Plan:
+    document: SourceDocument
+    chunks: list[Chunk]
+    to_embed: list[Chunk]
+    to_relabel: list[Chunk]   # stored already, only their metadata changes
+
+
+def passage_text(chunk: Chunk) -> str:
+    """What is embedded for a chunk: its text under its document's title, so that a passage
+    that never names its subject ("He said ...") is still found by it."""
+    return f"{chunk.title}\n\n{chunk.text}"
+
+
+@contextlib.contextmanager
+def writer_lock(settings: Settings, timeout_s: float = 600) -> Iterator[None]:
+    """Serialise writers of the embedded store across processes (a server serialises its own)."""
+    if settings.chroma_url:
+        yield
+        return
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(settings.data_dir / "write.lock"))
+    try:
+        lock.acquire(timeout=timeout_s)
+    except Timeout as error:
+        raise StoreError(f"another ingest has held the store for {timeout_s:.0f} s; try again when it ends") from error
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+class Ingestor:
+    """Writes documents into one store with one embedding model."""
+
+    def __init__(self, store: ChunkStore, embeddings: Embeddings, settings: Settings) -> None:
+        self.store, self.embeddings, self.settings = store, embeddings, settings
+
+    def ingest_paths(self, paths: Sequence[Path], progress: Progress | None = None) -> IngestReport:
+        """Load every supported file under ``paths`` and ingest it; bad files are reported, not fatal."""
+        found = discover([Path(p) for p in paths])
+        report = IngestReport(failed=list(found.skipped))
+        documents = self._load_all(found.files, report)
+        with writer_lock(self.settings):
+            self._ingest(documents, report, progress)
+        return report
+
+    def ingest_documents(self, documents: Iterable[SourceDocument], progress: Progress | None = None) -> IngestReport:
+        """Ingest already loaded documents."""
+        report = IngestReport()
+        with writer_lock(self.settings):
+            self._ingest(documents, report, progress)
+        return report
+
+    def sync_folder(self, folder: Path, progress: Progress | None = None) -> IngestReport:
+        """Make the store match ``folder``: add new files, re-embed changed ones, drop removed ones."""
+        if not folder.is_dir():
+            raise InputError(f"{folder}: not a folder")
+        root = folder.resolve()
+        found = discover([folder])
+        report = IngestReport(failed=list(found.skipped))
+        documents = self._load_all(found.files, report)
+        present = {d.doc_id for d in documents} | {str(Path(e.path).resolve()) for e in report.failed}
+        with writer_lock(self.settings):
+            self._ingest(documents, report, progress)
+            for stored in self.store.list_documents():
+                path = str(stored.metadata.get("path", ""))
+                if not path or stored.doc_id in present or path in present:
+                    continue
+                if Path(path).is_relative_to(root) and not Path(path).exists():
+                    report.removed += self.store.remove_document(stored.doc_id)
+                    report.removed_documents.append(stored.doc_id)
+            for doc_id in self.store.orphan_doc_ids():  # left by an ingest that died
+                self.store.collect_garbage(doc_id)
+        return report
+
+    def remove(self, doc_id_or_path: str) -> int:
+        """Remove one document by id or by the path it was loaded from; returns chunks removed."""
+        wanted = str(Path(doc_id_or_path).resolve()) if Path(doc_id_or_path).exists() else None
+        with writer_lock(self.settings):
+            for stored in self.store.list_documents():
+                if stored.doc_id == doc_id_or_path or (wanted and stored.metadata.get("path") == wanted):
+                    return self.store.remove_document(stored.doc_id)
+        raise InputError(f"no document '{doc_id_or_path}' in the store; `python -m rag list` shows what is there")
+
+    # ----- internals -----------------------------------------------------------------------
+    def _load_all(self, files: Sequence[Path], report: IngestReport) -> list[SourceDocument]:
+        documents: list[SourceDocument] = []
+        ids: dict[str, str] = {}
+        for path in files:
+            try:
+                for document in load_file(path):
+                    meta = dict(document.metadata)
+                    meta.setdefault("path", str(path.resolve()))
+                    document = SourceDocument(document.doc_id, document.title, document.source, document.text,
+                                              meta, document.page_starts)
+                    if document.doc_id in ids:
+                        raise LoadError(str(path), f"document id '{document.doc_id}' is also used by {ids[document.doc_id]}")
+                    ids[document.doc_id] = str(path)
+                    documents.append(document)
+            except LoadError as error:
+                log.warning("skipped %s", error)
+                report.failed.append(error)
+        return documents
+
+    def _plan(self, document: SourceDocument) -> _Plan | None:
+        chunks = chunk_document(document, self.settings.chunk_size, self.settings.chunk_overlap)
+        committed = self.store.get_document(document.doc_id, with_text=False)
+        if committed is not None and committed.version == document.content_hash:
+            return None
+        stored = self.store.chunk_ids_of(document.doc_id)
+        to_embed = [c for c in chunks if c.id not in stored]
+        to_relabel = [c for c in chunks if c.id in stored and stored[c.id] != c.doc_version]
+        return _Plan(document, chunks, to_embed, to_relabel)
+
+    def _ingest(self, documents: Iterable[SourceDocument], report: IngestReport, progress: Progress | None) -> None:
+        plans: list[_Plan] = []
+        for document in documents:
+            report.documents += 1
+            plan = self._plan(document)
+            if plan is None:
+                report.unchanged_documents += 1
+                report.unchanged += self.store.get_document(document.doc_id, with_text=False).chunk_count  # type: ignore[union-attr]
+                continue
+            plans.append(plan)
+            report.added += len(plan.to_embed)
+            report.unchanged += len(plan.chunks) - len(plan.to_embed)
+        total = sum(len(p.to_embed) for p in plans)
+        batch_size = max(self.settings.embedding_batch_size, 32)
+        done = 0
+        # One writer thread: it writes batch i while this thread embeds batch i+1.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rag-writer") as writer:
+            pending: list[Future[None]] = []
+            queue: list[Chunk] = []
+            ready: list[_Plan] = []
+            for plan in plans:
+                queue.extend(plan.to_embed)
+                ready.append(plan)
+                while len(queue) >= batch_size:
+                    batch, queue = queue[:batch_size], queue[batch_size:]
+                    # Documents whose last chunk is in this batch can be committed after it.
+                    finished = ready if not queue else []
+                    ready = ready if queue else []
+                    pending.append(writer.submit(self._write, batch, self._embed(batch), finished, report))
+                    done += len(batch)
+                    self._drain(pending, keep=1)
+                    if progress:
+                        progress(done, total, "embedding")
+            pending.append(writer.submit(self._write, queue, self._embed(queue), ready, report))
+            done += len(queue)
+            self._drain(pending, keep=0)
+            if progress:
+                progress(done, total, "embedding")
+
+    def _embed(self, chunks: Sequence[Chunk]) -> list[list[float]]:
+        if not chunks:
+            return []
+        return self.embeddings.embed_documents([passage_text(c) for c in chunks])
+
+    def _write(self, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]], finished: Sequence[_Plan],
+               report: IngestReport) -> None:
+        if chunks:
+            self.store.write_chunks(chunks, vectors)
+        for plan in finished:
+            if plan.to_relabel:
+                self.store.relabel_chunks(plan.to_relabel)
+            report.removed += self.store.commit_document(plan.document, len(plan.chunks))
+
+    @staticmethod
+    def _drain(pending: list[Future[None]], keep: int) -> None:
+        while len(pending) > keep:
+            pending.pop(0).result()  # re-raises a failed write here, in the caller's thread

@@ -1,0 +1,179 @@
+"""Retrieval: dense search (LangChain's Chroma), BM25, fused by reciprocal rank, diversified by MMR.
+
+Every hit carries the cosine similarity between question and passage, whichever retriever found
+it, so that abstention has one scale to judge "is anything here relevant?".
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.embeddings import Embeddings
+from langchain_core.retrievers import BaseRetriever
+
+from .keyword import KeywordIndex
+from .store import ChunkStore
+from .types import Chunk, Hit, content_hash
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["hybrid", "dense", "bm25"]
+RRF_K = 60  # the constant of Cormack et al. (2009); damps the weight of top ranks
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict a search to some documents and/or a date range (ISO dates, inclusive)."""
+
+    doc_ids: tuple[str, ...] = ()
+    date_from: str | None = None
+    date_to: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.doc_ids or self.date_from or self.date_to)
+
+    def accepts(self, chunk: Chunk) -> bool:
+        """True when the chunk passes every filter."""
+        if self.doc_ids and chunk.doc_id not in self.doc_ids:
+            return False
+        date = str(chunk.metadata.get("date", ""))[:10]
+        if self.date_from and (not date or date < self.date_from):
+            return False
+        if self.date_to and (not date or date > self.date_to):
+            return False
+        return True
+
+    def where(self) -> dict[str, Any] | None:
+        """The part of the filter that Chroma can apply itself."""
+        if len(self.doc_ids) == 1:
+            return {"doc_id": self.doc_ids[0]}
+        if self.doc_ids:
+            return {"doc_id": {"$in": list(self.doc_ids)}}
+        return None
+
+
+def keyword_index_path(cache_dir: Path, store_key: str, collection: str) -> Path:
+    """Where the keyword index of one collection of one store is cached."""
+    return cache_dir / "keyword" / f"{collection}-{content_hash(store_key, length=12)}"
+
+
+def reciprocal_rank_fusion(rankings: dict[str, list[str]], k: int = RRF_K) -> list[tuple[str, float, dict[str, int]]]:
+    """Fuse ranked id lists: score = sum of 1/(k + rank); returns (id, score, ranks) best first."""
+    scores: dict[str, float] = {}
+    ranks: dict[str, dict[str, int]] = {}
+    for name, ids in rankings.items():
+        for rank, item in enumerate(ids, start=1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+            ranks.setdefault(item, {})[name] = rank
+    order = sorted(scores, key=lambda i: (-scores[i], min(ranks[i].values())))
+    return [(i, scores[i], ranks[i]) for i in order]
+
+
+def maximal_marginal_relevance(query: np.ndarray, vectors: np.ndarray, relevance_order: list[int],
+                               k: int, diversity: float, duplicate_threshold: float = 0.95) -> list[int]:
+    """Pick k items that are relevant but not alike; near-duplicates (cosine above the
+    threshold to a picked item) are never picked. ``relevance_order`` ranks the candidates."""
+    if len(relevance_order) == 0:
+        return []
+    # Relevance from the fused rank, not raw cosine: BM25 finds count too.
+    rank_score = {item: 1.0 - pos / len(relevance_order) for pos, item in enumerate(relevance_order)}
+    picked: list[int] = []
+    remaining = list(relevance_order)
+    similarity = vectors @ vectors.T
+    while remaining and len(picked) < k:
+        best, best_value = None, -np.inf
+        for item in remaining:
+            redundancy = max((similarity[item, p] for p in picked), default=0.0)
+            if redundancy >= duplicate_threshold:
+                continue
+            value = (1 - diversity) * rank_score[item] - diversity * redundancy
+            if value > best_value:
+                best, best_value = item, value
+        if best is None:
+            break
+        picked.append(best)
+        remaining.remove(best)
+    return picked
+
+
+class Retriever:
+    """Finds the passages for a question in one corpus."""
+
+    def __init__(self, store: ChunkStore, embeddings: Embeddings, keyword: KeywordIndex | None = None,
+                 mode: Mode = "hybrid", candidates: int = 30, diversity: float = 0.2) -> None:
+        if mode in ("hybrid", "bm25") and keyword is None:
+            raise ValueError(f"retriever mode '{mode}' needs a keyword index")
+        self.store, self.embeddings, self.keyword = store, embeddings, keyword
+        self.mode, self.candidates, self.diversity = mode, candidates, diversity
+
+    def sync_keyword_index(self) -> None:
+        """Apply the store's latest committed changes to the keyword index."""
+        if self.keyword is None:
+            return
+        generation, versions = self.store.committed_state()
+        self.keyword.sync(versions, self.store.iter_chunks, generation)
+
+    def search(self, query: str, k: int, filters: Filters = Filters(), trace: dict[str, Any] | None = None) -> list[Hit]:
+        """The k best passages for ``query``, best first."""
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        vector = np.asarray(self.embeddings.embed_query(query), dtype=np.float32)
+        timings["embed_ms"] = (time.perf_counter() - started) * 1000
+        rankings: dict[str, list[str]] = {}
+        chunks: dict[str, Chunk] = {}
+        wide = self.candidates if not filters else self.candidates * 3
+
+        if self.mode in ("hybrid", "dense"):
+            t = time.perf_counter()
+            found = [(c, s) for c, s in self.store.dense_search(vector, wide, filters.where()) if filters.accepts(c)]
+            rankings["dense"] = [c.id for c, _ in found[:self.candidates]]
+            chunks.update((c.id, c) for c, _ in found)
+            timings["dense_ms"] = (time.perf_counter() - t) * 1000
+        if self.mode in ("hybrid", "bm25"):
+            t = time.perf_counter()
+            self.sync_keyword_index()
+            assert self.keyword is not None
+            ranked = self.keyword.search(query, wide, set(filters.doc_ids) if filters.doc_ids else None)
+            rankings["bm25"] = [i for i, _ in ranked]
+            timings["bm25_ms"] = (time.perf_counter() - t) * 1000
+
+        fused = reciprocal_rank_fusion(rankings)
+        ids = [i for i, _, _ in fused]
+        t = time.perf_counter()
+        # One round trip for every candidate's text and vector (BM25 gives ids only).
+        records = {c.id: (c, v) for c, v in self.store.get_chunks(ids, with_embeddings=True)}
+        fused = [f for f in fused if f[0] in records and filters.accepts(records[f[0]][0])][:self.candidates]
+        timings["fetch_ms"] = (time.perf_counter() - t) * 1000
+        if not fused:
+            if trace is not None:
+                trace.update(timings=timings, rankings=rankings)
+            return []
+        matrix = np.asarray([records[i][1] for i, _, _ in fused], dtype=np.float32)
+        relevance = matrix @ vector
+        order = maximal_marginal_relevance(vector, matrix, list(range(len(fused))), k, self.diversity)
+        hits = [Hit(chunk=records[fused[i][0]][0], score=fused[i][1], relevance=float(relevance[i]), ranks=fused[i][2])
+                for i in order]
+        timings["total_ms"] = (time.perf_counter() - started) * 1000
+        if trace is not None:
+            trace.update(timings=timings, rankings={n: r[:10] for n, r in rankings.items()},
+                         dropped_as_similar=len(fused[:k]) - len([i for i in order if i < k]))
+        return hits
+
+
+class CorpusRetriever(BaseRetriever):
+    """The retriever as a LangChain ``BaseRetriever``, for use in LangChain chains."""
+
+    retriever: Any
+    k: int = 5
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
+        return [Document(page_content=h.chunk.text, id=h.chunk.id,
+                         metadata={**h.chunk.to_metadata(), "relevance": h.relevance, "score": h.score})
+                for h in self.retriever.search(query, self.k)]

@@ -1,0 +1,277 @@
+"""The vector store: Chroma, embedded or client/server, behind one class.
+
+Two collections per corpus:
+
+* ``<name>`` holds the chunks: text, provenance metadata and embedding, id = content hash.
+* ``<name>-documents`` holds one record per document: its full text (so quotes can be
+  checked and shown in context) and a manifest (content version, chunk count, file path).
+
+A document becomes visible when its manifest record is written, after all its chunks; readers
+ignore chunks whose ``doc_version`` is not the manifest's. So a document is in the store whole or
+not at all, even if an ingest dies half-way, and the next ingest cleans up what it left.
+Which Chroma (``PersistentClient`` or ``HttpClient``) is chosen in ``open_client`` only.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+from urllib.parse import urlparse
+
+import chromadb
+import numpy as np
+from chromadb.config import Settings as ChromaSettings
+from langchain_chroma import Chroma
+from langchain_core.embeddings import Embeddings
+
+from .config import Settings
+from .errors import StoreError
+from .types import Chunk, Scalar, SourceDocument
+
+log = logging.getLogger(__name__)
+
+_GENERATION_ID = "__generation__"
+# Chroma needs a vector for every record; document records are never searched by vector.
+_NO_VECTOR = [0.0]
+_PAGE = 5000           # records per get() page
+_WRITE_BATCH = 1000    # records per upsert()/delete() call
+REBUILD_HINT = "python -m rag ingest corpus/ (after moving the broken store aside)"
+
+
+def open_client(settings: Settings) -> chromadb.ClientAPI:
+    """The Chroma client chosen by configuration: a server when ``chroma_url`` is set."""
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise StoreError(f"RAG_CHROMA_URL must look like http://host:port, got '{settings.chroma_url}'")
+        try:
+            client = chromadb.HttpClient(host=url.hostname, port=url.port or (443 if url.scheme == "https" else 8000),
+                                         ssl=url.scheme == "https", settings=chroma_settings)
+            client.heartbeat()
+        except Exception as error:
+            raise StoreError(f"cannot reach the Chroma server at {settings.chroma_url}: {error}. "
+                             f"Start one with: chroma run --path DIR --host 127.0.0.1 --port {url.port or 8000}") from error
+        return client
+    settings.store_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        return chromadb.PersistentClient(path=str(settings.store_dir), settings=chroma_settings)
+    except Exception as error:
+        raise StoreError(f"the store at {settings.store_dir} cannot be opened ({error}); "
+                         f"it may be corrupt. Rebuild it: {REBUILD_HINT}") from error
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """A document's manifest record, and its text when asked for."""
+
+    doc_id: str
+    title: str
+    source: str
+    version: str
+    chunk_count: int
+    metadata: Mapping[str, Scalar]
+    text: str | None = None
+
+
+class ChunkStore:
+    """Chunks and documents of one corpus in Chroma; the only module that talks to Chroma."""
+
+    def __init__(self, client: chromadb.ClientAPI, name: str, embeddings: Embeddings) -> None:
+        self.name = name
+        self.embeddings = embeddings
+        try:
+            # LangChain's wrapper serves dense search; raw collections serve bookkeeping.
+            self.vectors = Chroma(client=client, collection_name=name, embedding_function=embeddings,
+                                  collection_configuration={"hnsw": {"space": "cosine"}})
+            self._chunks = client.get_collection(name)
+            self._documents = client.get_or_create_collection(f"{name}-documents")
+        except Exception as error:
+            raise StoreError(f"cannot open collection '{name}': {error}. Rebuild it: {REBUILD_HINT}") from error
+        self._lock = threading.Lock()
+        self._generation: str | None = None
+        self._versions: dict[str, str] = {}
+        self._checked_at = 0.0
+
+    # ----- reading -------------------------------------------------------------------------
+    def generation(self) -> str:
+        """A token that changes whenever a document is committed or removed."""
+        record = self._call(self._documents.get, ids=[_GENERATION_ID], include=["metadatas"])
+        metas = record.get("metadatas") or []
+        return str(metas[0].get("token")) if metas and metas[0] else "empty"
+
+    def visible_versions(self, max_age_s: float = 0.5) -> dict[str, str]:
+        """doc_id -> committed version, refreshed when another writer changed the store."""
+        return self.committed_state(max_age_s)[1]
+
+    def committed_state(self, max_age_s: float = 0.5) -> tuple[str, dict[str, str]]:
+        """(generation token, doc_id -> committed version), re-read at most every ``max_age_s``
+        and only in full when the generation changed."""
+        with self._lock:
+            now = time.monotonic()
+            if now - self._checked_at >= max_age_s or self._generation is None:
+                generation = self.generation()
+                if generation != self._generation:
+                    self._versions = {d.doc_id: d.version for d in self.list_documents()}
+                    self._generation = generation
+                self._checked_at = now
+            return self._generation, self._versions
+
+    def list_documents(self) -> list[StoredDocument]:
+        """Every committed document's manifest, sorted by title."""
+        docs = [self._to_stored(i, m) for i, m, _ in self._paged(self._documents, {"kind": "document"}, ["metadatas"])]
+        return sorted(docs, key=lambda d: (d.title.lower(), d.doc_id))
+
+    def get_document(self, doc_id: str, with_text: bool = True) -> StoredDocument | None:
+        """One document's manifest (and full text), or None."""
+        record = self._call(self._documents.get, ids=[doc_id],
+                            include=["metadatas", "documents"] if with_text else ["metadatas"])
+        if not record["ids"]:
+            return None
+        text = record["documents"][0] if with_text and record.get("documents") else None
+        return self._to_stored(record["ids"][0], record["metadatas"][0], text)
+
+    def chunk_ids_of(self, doc_id: str) -> dict[str, str]:
+        """chunk id -> doc_version of every stored chunk of a document, visible or not."""
+        return {i: str(m.get("doc_version", "")) for i, m, _ in self._paged(self._chunks, {"doc_id": doc_id}, ["metadatas"])}
+
+    def count_chunks(self) -> int:
+        """Number of chunk records, including any not yet committed."""
+        return int(self._call(self._chunks.count))
+
+    def get_chunks(self, ids: Sequence[str], with_embeddings: bool = False) -> list[tuple[Chunk, list[float] | None]]:
+        """Chunks by id, in the order asked, skipping unknown or invisible ones."""
+        if not ids:
+            return []
+        include = ["metadatas", "documents"] + (["embeddings"] if with_embeddings else [])
+        record = self._call(self._chunks.get, ids=list(ids), include=include)
+        embeddings = record.get("embeddings")
+        found = {}
+        for pos, chunk_id in enumerate(record["ids"]):
+            vector = [float(x) for x in embeddings[pos]] if with_embeddings and embeddings is not None else None
+            found[chunk_id] = (Chunk.from_record(chunk_id, record["documents"][pos], record["metadatas"][pos]), vector)
+        versions = self.visible_versions()
+        return [found[i] for i in ids if i in found and versions.get(found[i][0].doc_id) == found[i][0].doc_version]
+
+    def dense_search(self, vector: Sequence[float], k: int, where: Mapping[str, Any] | None = None
+                     ) -> list[tuple[Chunk, float]]:
+        """The k visible chunks nearest to ``vector``, with their cosine similarity."""
+        count = self.count_chunks()
+        if count == 0:
+            return []
+        # Ask for a few more than k: chunks of an uncommitted version are dropped below.
+        pairs = self._call(self.vectors.similarity_search_by_vector_with_relevance_scores,
+                           [float(x) for x in vector], k=min(count, k + 8), filter=dict(where) if where else None)
+        versions = self.visible_versions()
+        results = []
+        for document, distance in pairs:
+            chunk = Chunk.from_record(str(document.id), document.page_content, document.metadata)
+            if versions.get(chunk.doc_id) == chunk.doc_version:
+                results.append((chunk, 1.0 - float(distance)))  # cosine space: distance = 1 - cos
+        return results[:k]
+
+    def iter_chunks(self, doc_ids: Iterable[str] | None = None) -> Iterator[Chunk]:
+        """Every visible chunk (of the given documents), page by page."""
+        versions = self.visible_versions()
+        wanted = list(doc_ids) if doc_ids is not None else None
+        groups = [wanted[i:i + 100] for i in range(0, len(wanted), 100)] if wanted is not None else [None]
+        for group in groups:
+            where = {"doc_id": {"$in": group}} if group is not None else None
+            for chunk_id, meta, text in self._paged(self._chunks, where, ["metadatas", "documents"]):
+                chunk = Chunk.from_record(chunk_id, text or "", meta)
+                if versions.get(chunk.doc_id) == chunk.doc_version:
+                    yield chunk
+
+    # ----- writing -------------------------------------------------------------------------
+    def write_chunks(self, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
+        """Upsert chunks with their embeddings; they stay invisible until ``commit_document``."""
+        for start in range(0, len(chunks), _WRITE_BATCH):
+            batch = chunks[start:start + _WRITE_BATCH]
+            self._call(self._chunks.upsert, ids=[c.id for c in batch],
+                       documents=[c.text for c in batch],
+                       metadatas=[c.to_metadata() for c in batch],
+                       embeddings=np.asarray(vectors[start:start + _WRITE_BATCH], dtype=np.float32))
+
+    def relabel_chunks(self, chunks: Sequence[Chunk]) -> None:
+        """Rewrite stored chunks' metadata (same text, so the embedding is kept)."""
+        for start in range(0, len(chunks), _WRITE_BATCH):
+            batch = chunks[start:start + _WRITE_BATCH]
+            self._call(self._chunks.update, ids=[c.id for c in batch], metadatas=[c.to_metadata() for c in batch])
+
+    def commit_document(self, document: SourceDocument, chunk_count: int) -> int:
+        """Make ``document``'s current version the visible one, then drop its older chunks;
+        returns how many were dropped."""
+        meta: dict[str, Scalar] = {k: v for k, v in document.metadata.items() if v is not None}
+        meta.update(kind="document", title=document.title, source=document.source,
+                    version=document.content_hash, chunk_count=chunk_count,
+                    committed_at=time.time())
+        if document.page_starts:
+            meta["page_starts"] = ",".join(str(p) for p in document.page_starts)
+        self._call(self._documents.upsert, ids=[document.doc_id], documents=[document.text],
+                   metadatas=[meta], embeddings=[_NO_VECTOR])
+        self._bump_generation()
+        return self.collect_garbage(document.doc_id)
+
+    def remove_document(self, doc_id: str) -> int:
+        """Remove a document and its chunks; returns the number of chunks removed."""
+        self._call(self._documents.delete, ids=[doc_id])
+        self._bump_generation()
+        return self.collect_garbage(doc_id)
+
+    def collect_garbage(self, doc_id: str) -> int:
+        """Delete chunks of ``doc_id`` that are not of its committed version (or all of them
+        if it is not committed): leftovers of a replaced version or of an interrupted ingest."""
+        committed = self.get_document(doc_id, with_text=False)
+        version = committed.version if committed else None
+        stale = [i for i, v in self.chunk_ids_of(doc_id).items() if v != version]
+        for start in range(0, len(stale), _WRITE_BATCH):
+            self._call(self._chunks.delete, ids=stale[start:start + _WRITE_BATCH])
+        return len(stale)
+
+    def orphan_doc_ids(self) -> set[str]:
+        """Documents that have chunks but no manifest: an ingest died before committing."""
+        committed = {d.doc_id for d in self.list_documents()}
+        seen = {str(m.get("doc_id")) for _, m, _ in self._paged(self._chunks, None, ["metadatas"])}
+        return seen - committed
+
+    def _bump_generation(self) -> None:
+        self._call(self._documents.upsert, ids=[_GENERATION_ID], documents=[""],
+                   metadatas=[{"kind": "generation", "token": uuid.uuid4().hex}], embeddings=[_NO_VECTOR])
+        with self._lock:
+            self._checked_at = 0.0  # our own change must be visible to our next read
+
+    # ----- plumbing ------------------------------------------------------------------------
+    def _paged(self, collection: Any, where: Mapping[str, Any] | None, include: list[str]
+               ) -> Iterator[tuple[str, dict[str, Any], str | None]]:
+        offset = 0
+        while True:
+            record = self._call(collection.get, where=dict(where) if where else None,
+                                include=include, limit=_PAGE, offset=offset)
+            ids = record["ids"]
+            for pos, record_id in enumerate(ids):
+                meta = record["metadatas"][pos] if record.get("metadatas") else {}
+                text = record["documents"][pos] if record.get("documents") else None
+                yield record_id, meta or {}, text
+            if len(ids) < _PAGE:
+                return
+            offset += _PAGE
+
+    @staticmethod
+    def _to_stored(doc_id: str, meta: Mapping[str, Any], text: str | None = None) -> StoredDocument:
+        skip = {"kind", "title", "source", "version", "chunk_count"}
+        return StoredDocument(doc_id=doc_id, title=str(meta.get("title", doc_id)), source=str(meta.get("source", "")),
+                              version=str(meta.get("version", "")), chunk_count=int(meta.get("chunk_count", 0)),
+                              metadata={k: v for k, v in meta.items() if k not in skip}, text=text)
+
+    def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except StoreError:
+            raise
+        except Exception as error:
+            raise StoreError(f"the vector store failed ({type(error).__name__}: {error}). "
+                             f"If this persists, the store may be corrupt: {REBUILD_HINT}") from error

@@ -1,0 +1,261 @@
+"""Verification: keep only answer sentences that their cited passage supports.
+
+For each sentence of a generated answer:
+1. parse its [n] markers; markers outside 1..len(passages) are dropped;
+2. check it against each cited passage: every number and name in the sentence must occur in
+   the passage, and its meaning must be close to one of the passage's sentences (or two or
+   three adjacent ones, for a sentence that merges them);
+3. if no cited passage supports it (or it cites none), look for one passage that clearly
+   does, and cite that instead;
+4. otherwise remove it, and record why in the verdicts.
+Citations are renumbered in order of first use; each quotes the supporting sentence(s)
+verbatim, with offsets into the document text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from .chunking import split_sentences
+from .generation.base import Passage, is_decline
+from .types import Citation
+
+MARKER = re.compile(r"\s*\[(\d+(?:\s*(?:,|;|and|-|–)\s*\d+)*)\]")
+_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+_CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*[\w]")
+_WORD = re.compile(r"[\w]+")
+# Capitalised words that are not names: sentence starters, pronouns, number words.
+_NOT_NAMES = frozenset("""
+a an the this that these those it its they them their there here he she his her we our you your i
+in on at of for from by with as to into after before during while when where why how what which who
+whom whose and but or so yet also however although though because since if then thus therefore
+moreover furthermore additionally finally first second third according based overall yes no not
+one two three four five six seven eight nine ten eleven twelve hundred hundreds thousand
+thousands million millions some many several both each all most more less about nearly around
+approximately over under more than passage passages document documents source sources article
+""".split())
+
+
+@dataclass(frozen=True)
+class SentenceVerdict:
+    """What verification decided about one sentence of the answer."""
+
+    sentence: str
+    cited: tuple[int, ...]
+    status: str                  # supported | reattached | unsupported | out-of-range-only | decline
+    passages: tuple[int, ...] = ()
+    similarity: float = 0.0
+    missing: tuple[str, ...] = ()
+
+
+@dataclass
+class VerifiedAnswer:
+    """The answer after verification: text with renumbered markers and its citations."""
+
+    text: str
+    citations: list[Citation]
+    verdicts: list[SentenceVerdict] = field(default_factory=list)
+    declined: bool = False
+
+    @property
+    def removed(self) -> list[SentenceVerdict]:
+        """Sentences dropped as unsupported."""
+        return [v for v in self.verdicts if v.status not in ("supported", "reattached", "decline")]
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """A sentence or a short run of adjacent sentences of a passage, quotable verbatim."""
+
+    passage: int
+    start: int   # offsets into the passage text
+    end: int
+    text: str
+    first: int   # index of its first sentence in the passage
+    width: int   # number of sentences
+
+
+def parse_markers(sentence: str) -> tuple[str, tuple[int, ...]]:
+    """Split a sentence into its text without markers and the passage numbers it cites."""
+    cited: list[int] = []
+    for match in MARKER.finditer(sentence):
+        for a, sep, b in re.findall(r"(\d+)(?:\s*(-|–)\s*(\d+))?", match.group(1)):
+            if sep and b and 0 <= int(b) - int(a) <= 10:
+                cited.extend(range(int(a), int(b) + 1))
+            else:
+                cited.append(int(a))
+    text = MARKER.sub("", sentence).strip()
+    return text, tuple(dict.fromkeys(cited))
+
+
+def split_answer(text: str) -> list[str]:
+    """Sentences of an answer, each keeping the markers that follow its full stop."""
+    # Move markers placed after the full stop ("... aid. [1]") before it, so they stay
+    # with their sentence when it is split.
+    text = re.sub(r"([.!?])((?:\s*\[\d+(?:\s*[,;\-–]\s*\d+)*\])+)", r"\2\1", text.strip())
+    return [text[s.start:s.end] for s in split_sentences(text)]
+
+
+def required_terms(sentence: str) -> tuple[list[str], list[str]]:
+    """The numbers and names a supporting passage must contain."""
+    numbers = [n.replace(",", "").rstrip(".") for n in _NUMBER.findall(sentence)]
+    names = []
+    for word in _CAPITALISED.findall(sentence):
+        base = re.sub(r"['’]s$", "", word)
+        if base.lower() not in _NOT_NAMES and not base.isdigit():
+            names.append(base)
+    return list(dict.fromkeys(numbers)), list(dict.fromkeys(names))
+
+
+def missing_terms(sentence: str, passage_text: str) -> list[str]:
+    """Numbers and names of the sentence that the passage lacks."""
+    numbers, names = required_terms(sentence)
+    passage_numbers = {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(passage_text)}
+    words = {w.lower() for w in _WORD.findall(passage_text)}
+    missing = [n for n in numbers if n not in passage_numbers]
+    for name in names:
+        parts = [p.lower() for p in _WORD.findall(name)]
+        if not all(_word_present(p, words) for p in parts):
+            missing.append(name)
+    return missing
+
+
+def _word_present(word: str, words: set[str]) -> bool:
+    if word in words:
+        return True
+    # "Russian" is supported by "Russia", "Cuba's" by "Cuba": allow a short inflection.
+    return any((w.startswith(word) and len(w) - len(word) <= 3 and len(word) >= 4) or
+               (word.startswith(w) and len(word) - len(w) <= 3 and len(w) >= 4) for w in words)
+
+
+class Verifier:
+    """Checks answer sentences against passages with the embedding model and term checks."""
+
+    def __init__(self, embeddings: Embeddings, min_similarity: float = 0.55,
+                 reattach_similarity: float = 0.70, max_window: int = 3) -> None:
+        self.embeddings = embeddings
+        self.min_similarity = min_similarity
+        self.reattach_similarity = reattach_similarity
+        self.max_window = max_window
+
+    def verify(self, answer: str, passages: Sequence[Passage]) -> VerifiedAnswer:
+        """Verify ``answer`` against ``passages`` and return what survives, with citations."""
+        by_number = {p.n: p for p in passages}
+        sentences = [(s, *parse_markers(s)) for s in split_answer(answer)]
+        sentences = [(raw, text, cited) for raw, text, cited in sentences if text and _WORD.search(text)]
+        if not sentences:
+            return VerifiedAnswer(text="", citations=[], declined=True)
+        units = self._units(passages)
+        if not units:
+            return VerifiedAnswer(text="", citations=[], declined=True,
+                                  verdicts=[SentenceVerdict(t, c, "unsupported") for _, t, c in sentences])
+        unit_vectors = self._unit_vectors(units)
+        claim_vectors = np.asarray(self.embeddings.embed_documents([t for _, t, _ in sentences]))
+        similarity = claim_vectors @ unit_vectors.T
+
+        verdicts: list[SentenceVerdict] = []
+        kept: list[tuple[str, list[_Unit]]] = []
+        for row, (raw, text, cited) in enumerate(sentences):
+            if is_decline(text) and not cited:
+                verdicts.append(SentenceVerdict(text, cited, "decline"))
+                continue
+            valid = tuple(n for n in cited if n in by_number)
+            support = self._support(text, valid, units, similarity[row], self.min_similarity)
+            status = "supported"
+            if support is None:
+                support = self._support(text, tuple(by_number), units, similarity[row], self.reattach_similarity)
+                status = "reattached"
+            if support is None:
+                status = "out-of-range-only" if cited and not valid else "unsupported"
+                best = float(similarity[row].max())
+                verdicts.append(SentenceVerdict(text, cited, status, similarity=best,
+                                                missing=tuple(self._missing_everywhere(text, valid, by_number))))
+                continue
+            chosen, score = support
+            verdicts.append(SentenceVerdict(text, cited, status, tuple(u.passage for u in chosen), score))
+            kept.append((text, chosen))
+
+        if not kept:
+            return VerifiedAnswer(text="", citations=[], verdicts=verdicts, declined=True)
+        text, citations = self._render(kept, by_number)
+        return VerifiedAnswer(text=text, citations=citations, verdicts=verdicts)
+
+    def _units(self, passages: Sequence[Passage]) -> list[_Unit]:
+        units = []
+        for passage in passages:
+            text = passage.chunk.text
+            spans = split_sentences(text)
+            for i in range(len(spans)):
+                for width in range(1, self.max_window + 1):
+                    if i + width <= len(spans):
+                        start, end = spans[i].start, spans[i + width - 1].end
+                        units.append(_Unit(passage.n, start, end, text[start:end], i, width))
+        return units
+
+    def _unit_vectors(self, units: list[_Unit]) -> np.ndarray:
+        """Sentence embeddings; a run of sentences gets their normalised mean, which costs no
+        extra model call and ranks like the run's own embedding."""
+        singles = [u for u in units if u.width == 1]
+        index = {(u.passage, u.first): row for row, u in enumerate(singles)}
+        vectors = np.asarray(self.embeddings.embed_documents([" ".join(u.text.split()) for u in singles]), dtype=np.float32)
+        rows = []
+        for unit in units:
+            mean = vectors[[index[(unit.passage, unit.first + j)] for j in range(unit.width)]].mean(axis=0)
+            rows.append(mean / (np.linalg.norm(mean) or 1.0))
+        return np.asarray(rows)
+
+    def _support(self, text: str, allowed: tuple[int, ...], units: list[_Unit], scores: np.ndarray,
+                 threshold: float) -> tuple[list[_Unit], float] | None:
+        """The best quotable unit per allowed passage that supports ``text``, or None."""
+        best_by_passage: dict[int, tuple[float, _Unit]] = {}
+        for index, unit in enumerate(units):
+            if unit.passage not in allowed:
+                continue
+            # Prefer the shortest quote: a wider window must be clearly better to win.
+            score = float(scores[index]) - 0.02 * (unit.text.count(" ") > 60)
+            if unit.passage not in best_by_passage or score > best_by_passage[unit.passage][0]:
+                best_by_passage[unit.passage] = (score, unit)
+        candidates = sorted(best_by_passage.values(), key=lambda pair: -pair[0])
+        # One passage that holds every name and number, and says it closely enough.
+        for score, unit in candidates:
+            if score >= threshold and not missing_terms(text, unit.text):
+                return [unit], score
+        # Or two cited passages that together hold the names and numbers (a sentence joining two facts).
+        if len(candidates) >= 2 and len(allowed) >= 2:
+            (s1, u1), (s2, u2) = candidates[0], candidates[1]
+            if min(s1, s2) >= threshold - 0.15 and max(s1, s2) >= threshold and not missing_terms(text, u1.text + " " + u2.text):
+                return [u1, u2], max(s1, s2)
+        return None
+
+    @staticmethod
+    def _missing_everywhere(text: str, cited: tuple[int, ...], by_number: dict[int, Passage]) -> list[str]:
+        pool = " ".join(by_number[n].chunk.text for n in (cited or tuple(by_number)))
+        return missing_terms(text, pool)
+
+    @staticmethod
+    def _render(kept: list[tuple[str, list[_Unit]]], by_number: dict[int, Passage]) -> tuple[str, list[Citation]]:
+        numbers: dict[tuple[int, int, int], int] = {}
+        citations: list[Citation] = []
+        parts = []
+        for text, units in kept:
+            marks = []
+            for unit in units:
+                key = (unit.passage, unit.start, unit.end)
+                if key not in numbers:
+                    numbers[key] = len(numbers) + 1
+                    chunk = by_number[unit.passage].chunk
+                    citations.append(Citation(
+                        n=numbers[key], doc_id=chunk.doc_id, title=chunk.title, source=chunk.source,
+                        quote=unit.text, start=chunk.start + unit.start, end=chunk.start + unit.end,
+                        page=chunk.page, chunk_id=chunk.id))
+                marks.append(f"[{numbers[key]}]")
+            body = text.rstrip()
+            tail = body[-1] if body and body[-1] in ".!?" else ""
+            body = body[:-1].rstrip() if tail else body
+            parts.append(f"{body} {''.join(marks)}{tail or '.'}")
+        return " ".join(parts), citations
