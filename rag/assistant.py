@@ -12,6 +12,9 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
+import numpy as np
+
+from .chunking import split_sentences
 from .config import Settings
 from .embedding import load_embeddings
 from .errors import GenerationError, InputError, RagError
@@ -134,9 +137,9 @@ class Assistant:
         timings["to_sources"] = _ms(started)
         yield Sources(hits, standalone)
 
-        top_relevance = max((h.relevance for h in hits), default=0.0)
-        trace["top_relevance"] = round(top_relevance, 3)
-        if top_relevance < self.settings.min_relevance:
+        evidence = self.evidence_score(standalone, hits)
+        trace["evidence_score"] = round(evidence, 3)
+        if evidence < self.settings.min_relevance:
             trace["declined_by"] = "retrieval threshold"
             yield Done(self._declined(question, standalone, hits, timings, trace, started))
             return
@@ -174,6 +177,19 @@ class Assistant:
         timings["total"] = _ms(started)
         yield Done(Answer(question=question, text=verified.text, abstained=False, citations=verified.citations,
                           hits=hits, standalone_question=standalone, timings_ms=timings, trace=trace))
+
+    def evidence_score(self, question: str, hits: Sequence[Hit]) -> float:
+        """How closely the best sentence of the passages matches the question (cosine).
+
+        A whole passage's embedding dilutes the one sentence that answers; the generator and
+        the verifier embed these sentences anyway, so this costs no extra model calls."""
+        sentences = [" ".join(h.chunk.text[s.start:s.end].split()) for h in hits for s in split_sentences(h.chunk.text)]
+        if not sentences:
+            return 0.0
+        embeddings = self.retriever.embeddings
+        vectors = np.asarray(embeddings.embed_documents(sentences), dtype=np.float32)
+        query = np.asarray(embeddings.embed_query(question), dtype=np.float32)
+        return float(max((vectors @ query).max(), max(h.relevance for h in hits)))
 
     def _declined(self, question: str, standalone: str, hits: list[Hit], timings: dict[str, float],
                   trace: dict[str, object], started: float) -> Answer:

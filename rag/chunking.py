@@ -124,10 +124,15 @@ def chunk_document(document: SourceDocument, chunk_size: int, chunk_overlap: int
     version = document.content_hash
     keep = {k: v for k, v in document.metadata.items() if k in ("publisher", "author", "date", "format", "path", "parent_id")}
     chunks = []
+    repeats: dict[str, int] = {}
     for index, span in enumerate(_document_spans(document, chunk_size, chunk_overlap)):
         text = document.text[span.start:span.end]
+        # The id hashes what is embedded (title and text), not the offsets: an edit earlier in
+        # the document moves this chunk without changing it, and its embedding is reused
+        # (ingestion rewrites the offsets). The ordinal separates repeated passages.
+        ordinal = repeats[text] = repeats.get(text, -1) + 1
         chunks.append(Chunk(
-            id=content_hash(document.doc_id, span.start, span.end, text),
+            id=content_hash(document.doc_id, document.title, text, ordinal),
             doc_id=document.doc_id, title=document.title, source=document.source, text=text,
             start=span.start, end=span.end, index=index, doc_version=version,
             page=document.page_at(span.start), metadata=keep))

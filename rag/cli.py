@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question", help="the question, or - to read one per line from stdin")
     _filter_flags(p)
     _settings_flags(p)
+
+    p = commands.add_parser("model", help="assemble and check the default local LLM (once; cached)")
+    _settings_flags(p)
     return parser
 
 
@@ -130,10 +133,11 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     from .assistant import Assistant, clean_question
+    queries = _questions(args.query)
     assistant = Assistant.from_settings(settings, generator=_NoGenerator())
     _require_documents(assistant)
     failures = 0
-    for query in _questions(args.query):
+    for query in queries:
         try:
             hits = assistant.retriever.search(clean_question(query), settings.top_k, _filters(args))
         except InputError as error:
@@ -150,10 +154,11 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from .assistant import Assistant
+    questions = _questions(args.question)
     assistant = Assistant.from_settings(settings)
     _require_documents(assistant)
     failures = 0
-    for question in _questions(args.question):
+    for question in questions:
         try:
             answer = assistant.ask(question, filters=_filters(args))
         except InputError as error:
@@ -167,7 +172,14 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_ERROR if failures else 0
 
 
-COMMANDS = {"ingest": cmd_ingest, "sync": cmd_sync, "list": cmd_list, "remove": cmd_remove,
+def cmd_model(args: argparse.Namespace, settings: Settings) -> int:
+    from .generation.llamacpp import MODEL_FILE, ensure_default_model
+    path = ensure_default_model(settings.cache_dir)
+    print(f"{MODEL_FILE}: ready at {path} (sha256 checked)")
+    return 0
+
+
+COMMANDS = {"ingest": cmd_ingest, "model": cmd_model, "sync": cmd_sync, "list": cmd_list, "remove": cmd_remove,
             "search": cmd_search, "ask": cmd_ask}
 
 
@@ -223,6 +235,8 @@ def _require_documents(assistant: Any) -> None:
 
 def _questions(arg: str) -> list[str]:
     if arg != "-":
+        from .assistant import clean_question
+        clean_question(arg)  # a bad question fails here, before any model is loaded
         return [arg]
     return [line.rstrip("\n") for line in sys.stdin if line.strip()]
 

@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     retriever: RetrieverName = "hybrid"
     top_k: int = Field(5, ge=1, le=50, description="Passages shown to the generator.")
     candidates: int = Field(30, ge=1, le=500, description="Candidates per retriever before fusion.")
-    min_relevance: float = Field(0.30, ge=-1.0, le=1.0, description="Decline when no passage is this similar to the question.")
+    min_relevance: float = Field(0.35, ge=-1.0, le=1.0, description="Decline when no retrieved sentence is this similar to the question.")
 
     # Generation
     generator: GeneratorName = "extractive"

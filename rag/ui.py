@@ -168,4 +168,13 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             fn=lambda message, history: (yield from respond(assistant, message, history)),
             chatbot=gr.Chatbot(height=560, sanitize_html=True, render_markdown=False, group_consecutive_messages=False),
             examples=EXAMPLES, api_name="chat", fill_height=True, save_history=False)
+
+        def ask(question: str) -> dict:
+            """Answer one question; returns the same JSON object as ``python -m rag ask --json``."""
+            try:
+                return assistant.ask(question).to_json()
+            except RagError as error:
+                raise gr.Error(str(error)) from error
+
+        gr.api(ask, api_name="ask")
     return app

@@ -62,7 +62,7 @@ def discover(paths: list[Path]) -> Discovery:
             seen.add(resolved)
             if file.suffix.lower() in LOADERS:
                 found.files.append(file)
-            elif not path.is_dir():  # an unsupported file named explicitly is worth a message
+            else:
                 found.skipped.append(LoadError(str(file), f"unsupported format '{file.suffix or '(none)'}'; "
                                                          f"supported: {', '.join(supported_suffixes())}"))
     return found

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag.cli import main
+
+from .conftest import SEED_ID, seed_text
+from rag.config import PROJECT_ROOT
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_ask_json_contract(seed_settings, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run(capsys, "ask", "--json", "--data-dir", str(seed_settings.data_dir), "--backend", "extractive",
+                       "What did Russia send Cuba and why?")
+    assert code == 0
+    data = json.loads(out)
+    assert set(data) >= {"question", "answer", "abstained", "citations", "timings_ms"}
+    assert data["abstained"] is False and data["citations"]
+    text = seed_text()
+    numbers = [c["n"] for c in data["citations"]]
+    assert numbers == list(range(1, len(numbers) + 1))
+    for citation in data["citations"]:
+        assert set(citation) >= {"n", "doc_id", "title", "source", "quote", "start", "end"}
+        assert text[citation["start"]:citation["end"]] == citation["quote"]
+    import re
+    assert sorted(set(int(n) for n in re.findall(r"\[(\d+)\]", data["answer"]))) == numbers
+
+
+def test_ask_json_declines_without_citations(seed_settings, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run(capsys, "ask", "--json", "--data-dir", str(seed_settings.data_dir), "--backend", "extractive",
+                       "What is the capital of France?")
+    data = json.loads(out)
+    assert code == 0 and data["abstained"] is True and data["citations"] == []
+
+
+def test_ask_reads_questions_from_stdin(seed_settings, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import io
+    monkeypatch.setattr("sys.stdin", io.StringIO("Who ordered the delivery?\n\nWhat is the capital of France?\n"))
+    code, out, _ = run(capsys, "ask", "--json", "--data-dir", str(seed_settings.data_dir), "--backend", "extractive", "-")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and [d["abstained"] for d in lines] == [False, True]
+
+
+def test_search_json(seed_settings, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run(capsys, "search", "--json", "--k", "3", "--data-dir", str(seed_settings.data_dir), "An-124 cargo planes")
+    data = json.loads(out)
+    assert code == 0 and len(data["hits"]) == 3
+    top = data["hits"][0]
+    assert top["doc_id"] == SEED_ID and "An-124" in top["text"]
+    assert seed_text()[top["start"]:top["end"]] == top["text"]
+    assert set(top) >= {"rank", "score", "relevance", "doc_id", "title", "source", "start", "end"}
+
+
+def test_human_output_lists_sources(seed_settings, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run(capsys, "ask", "--data-dir", str(seed_settings.data_dir), "--backend", "extractive",
+                       "Who ordered the delivery?")
+    assert code == 0 and "Sources:" in out and "[1] Russia Sends Aid To Cuba Regime" in out
+    assert "https://warsawinstitute.org/" in out
+
+
+def test_list_and_remove(seed_settings, capsys) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run(capsys, "list", "--json", "--data-dir", str(seed_settings.data_dir))
+    assert code == 0 and json.loads(out)["doc_id"] == SEED_ID
+    code, out, _ = run(capsys, "remove", SEED_ID, "--data-dir", str(seed_settings.data_dir))
+    assert code == 0 and "removed" in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["ask", ""], "question is empty"),
+    (["ingest", "/nonexistent/path"], "no such file"),
+    (["ask", "What did Russia send?"], "store is empty"),
+    (["search", "aid"], "store is empty"),
+])
+def test_errors_are_messages_not_tracebacks(tmp_path, capsys, args, message) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = run(capsys, *args, "--data-dir", str(tmp_path / "empty"), "--backend", "extractive") \
+        if args[0] == "ask" else run(capsys, *args, "--data-dir", str(tmp_path / "empty"))
+    assert code != 0 and message in err and "Traceback" not in err
+
+
+def test_binary_file_is_reported_and_exit_is_nonzero(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "scan.txt"
+    bad.write_bytes(bytes(range(256)) * 50)
+    code, out, err = run(capsys, "ingest", str(bad), "--data-dir", str(tmp_path / "d"))
+    assert code == 2 and "scan.txt" in err and "binary" in err and "Traceback" not in err
+
+
+def test_command_line_entry_point(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The real ``python -m rag`` process: progress bar, one-line summary, exit code."""
+    env = {**os.environ, "RAG_DATA_DIR": str(tmp_path / "d")}
+    result = subprocess.run([sys.executable, "-m", "rag", "ingest", str(PROJECT_ROOT / "corpus")], env=env,
+                            capture_output=True, text=True, timeout=300, cwd=PROJECT_ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().startswith("1 document (0 unchanged): chunks")
+    result = subprocess.run([sys.executable, "-m", "rag", "ask", "--json", "--backend", "extractive", " "], env=env,
+                            capture_output=True, text=True, timeout=300, cwd=PROJECT_ROOT)
+    assert result.returncode == 2 and "question is empty" in result.stderr and "Traceback" not in result.stderr

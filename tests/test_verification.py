@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import pytest
+
+from rag.generation.base import is_decline, number_passages
+from rag.types import Chunk
+from rag.verification import Verifier, parse_markers, required_terms, split_answer
+
+from .conftest import seed_text
+
+P1 = ("Russia dispatched nearly 100 tons of humanitarian aid to Cuba. The delivery was directly "
+      "ordered by President Vladimir Putin.")
+P2 = ("Two An-124 cargo planes carrying more than 88 tons of humanitarian support took off from a "
+      "military airport near Moscow. The cargo included food and more than 1 million medical masks.")
+P3 = "In February 2019, Russia approved a 38 million euro loan for Cuba's defense sector."
+
+
+def passages():  # type: ignore[no-untyped-def]
+    chunks = []
+    offset = 0
+    for i, text in enumerate([P1, P2, P3]):
+        chunks.append(Chunk(id=f"c{i}", doc_id="doc", title="Aid", source="https://example.org", text=text,
+                            start=offset, end=offset + len(text), index=i, doc_version="v"))
+        offset += len(text) + 2
+    return number_passages(chunks)
+
+
+@pytest.mark.parametrize("sentence, text, cited", [
+    ("Russia sent aid [1].", "Russia sent aid.", (1,)),
+    ("Aid went by plane [2][3].", "Aid went by plane.", (2, 3)),
+    ("Aid went by plane [2, 3].", "Aid went by plane.", (2, 3)),
+    ("Masks were sent [1-3].", "Masks were sent.", (1, 2, 3)),
+    ("No citation here.", "No citation here.", ()),
+])
+def test_parse_markers(sentence: str, text: str, cited: tuple[int, ...]) -> None:
+    assert parse_markers(sentence) == (text, cited)
+
+
+def test_split_answer_keeps_markers_after_full_stop_with_their_sentence() -> None:
+    assert split_answer("Russia sent aid. [1] Putin ordered it. [1][2]") == ["Russia sent aid [1].", "Putin ordered it [1][2]."]
+
+
+def test_required_terms() -> None:
+    numbers, names = required_terms("In 2019 Putin approved a 38 million euro loan for Cuba's army of 1,000.")
+    assert numbers == ["2019", "38", "1000"]
+    assert names == ["Putin", "Cuba"]
+
+
+CASES = [
+    # (answer, kept sentences' status, expected quote fragments, declined)
+    ("Russia sent nearly 100 tons of humanitarian aid to Cuba [1].", ["supported"], ["nearly 100 tons"], False),
+    ("The aid was carried by two An-124 cargo planes [2].", ["supported"], ["Two An-124 cargo planes"], False),
+    # cited the wrong passage, the right one is clear: re-attached
+    ("The cargo included food and more than 1 million medical masks [1].", ["reattached"], ["1 million medical masks"], False),
+    # uncited but clearly supported: attached
+    ("Putin ordered the delivery directly.", ["reattached"], ["directly ordered by President Vladimir Putin"], False),
+    # a number the passage does not have: removed
+    ("Russia sent 500 tons of gold to Cuba [1].", ["unsupported"], [], True),
+    # a marker out of range only: removed
+    ("Paris is the capital of France [7].", ["out-of-range-only"], [], True),
+    # world knowledge with a valid marker: removed
+    ("Paris is the capital of France [2].", ["unsupported"], [], True),
+    # one good sentence, one invented: the invented one goes
+    ("Russia approved a 38 million euro loan in February 2019 [3]. The loan was repaid by Venezuela in 2021 [3].",
+     ["supported", "unsupported"], ["38 million euro loan"], False),
+]
+
+
+@pytest.mark.parametrize("answer, statuses, quotes, declined", CASES)
+def test_verification_table(embeddings, answer: str, statuses: list[str], quotes: list[str], declined: bool) -> None:  # type: ignore[no-untyped-def]
+    result = Verifier(embeddings).verify(answer, passages())
+    assert [v.status for v in result.verdicts] == statuses
+    assert result.declined == declined
+    assert len(result.citations) == len(quotes)
+    by_number = {p.n: p.chunk for p in passages()}
+    for citation, fragment in zip(result.citations, quotes):
+        assert fragment in citation.quote
+        chunk = next(c for c in by_number.values() if c.id == citation.chunk_id)
+        # quote is the document's text at the citation's offsets (here documents are the passages)
+        assert chunk.text[citation.start - chunk.start:citation.end - chunk.start] == citation.quote
+    if not declined:
+        for n in range(1, len(result.citations) + 1):
+            assert f"[{n}]" in result.text
+        assert "[7]" not in result.text
+
+
+def test_quotes_are_verbatim_in_the_real_article(embeddings) -> None:  # type: ignore[no-untyped-def]
+    text = seed_text()
+    start = text.index("Russian Deputy Foreign Minister")
+    end = text.index("Moscow is fearful")
+    chunk = Chunk(id="x", doc_id="seed", title="T", source="s", text=text[start:end].strip(), start=start,
+                  end=start + len(text[start:end].strip()), index=0, doc_version="v")
+    result = Verifier(embeddings).verify("Sergei Ryabkov vowed support to Cuba during a meeting with the Cuban ambassador [1].",
+                                         number_passages([chunk]))
+    [citation] = result.citations
+    assert text[citation.start:citation.end] == citation.quote
+    assert "during a\n\nmeeting" in citation.quote
+
+
+@pytest.mark.parametrize("text, declined", [
+    ("NOT_IN_CORPUS", True),
+    ("The passages do not contain information about arrests.", True),
+    ("I don't know.", True),
+    ("There is no information about the cost in the passages.", True),
+    ("The number of arrests is not mentioned in the passages.", True),
+    ("Russia sent aid [1].", False),
+    ("The article does say that Putin ordered it [1].", False),
+])
+def test_decline_detection(text: str, declined: bool) -> None:
+    assert is_decline(text) == declined
