@@ -12,6 +12,7 @@ from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from .errors import ModelError
@@ -36,28 +37,30 @@ def resolve_model_path(name: str) -> str:
 
 
 class CachedEmbeddings(Embeddings):
-    """Remembers recent embeddings: the generator and the verifier embed the same sentences."""
+    """Remembers recent embeddings: the generator, the verifier and the abstention check all
+    embed the same retrieved sentences. Ingestion bypasses it (``inner``): its texts never repeat."""
 
     def __init__(self, inner: Embeddings, capacity: int = 20_000) -> None:
         self.inner = inner
         self.capacity = capacity
-        self._cache: OrderedDict[str, list[float]] = OrderedDict()
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Embed texts, computing only those not seen recently."""
         with self._lock:
-            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+            known = {t: self._cache[t] for t in texts if t in self._cache}
+            for text in known:
+                self._cache.move_to_end(text)
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
         if missing:
-            vectors = self.inner.embed_documents(missing)
+            fresh = np.asarray(self.inner.embed_documents(missing), dtype=np.float32)
+            known.update(zip(missing, fresh))
             with self._lock:
-                for text, vector in zip(missing, vectors):
-                    self._cache[text] = [float(x) for x in vector]
+                self._cache.update(zip(missing, fresh))
                 while len(self._cache) > self.capacity:
                     self._cache.popitem(last=False)
-        with self._lock:
-            # Texts embedded above may already be evicted when a batch exceeds the capacity.
-            return [self._cache.get(t) or [float(x) for x in self.inner.embed_documents([t])[0]] for t in texts]
+        return [known[t].tolist() for t in texts]
 
     def embed_query(self, text: str) -> list[float]:
         """Embed a query (not cached: queries rarely repeat)."""

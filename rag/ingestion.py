@@ -92,7 +92,8 @@ class Ingestor:
     """Writes documents into one store with one embedding model."""
 
     def __init__(self, store: ChunkStore, embeddings: Embeddings, settings: Settings) -> None:
-        self.store, self.embeddings, self.settings = store, embeddings, settings
+        # Chunk texts are embedded once: a cache in front of the model would only hold memory.
+        self.store, self.embeddings, self.settings = store, getattr(embeddings, "inner", embeddings), settings
 
     def ingest_paths(self, paths: Sequence[Path], progress: Progress | None = None) -> IngestReport:
         """Load every supported file under ``paths`` and ingest it; bad files are reported, not fatal."""
