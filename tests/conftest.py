@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
 from pathlib import Path
 from typing import Iterator
 
@@ -46,29 +51,89 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
     return load_settings(data_dir=data_dir, **overrides)
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Chroma server (``chroma run`` from the pip package) on loopback, for the run."""
+    import chromadb
+
+    port = free_port()
+    path = tmp_path_factory.mktemp("chroma-server")
+    chroma = Path(sys.executable).with_name("chroma")
+    log = open(path / "server.log", "w")
+    process = subprocess.Popen([str(chroma), "run", "--path", str(path / "db"), "--host", "127.0.0.1", "--port", str(port)],
+                               stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            chromadb.HttpClient(host="127.0.0.1", port=port).heartbeat()
+            break
+        except Exception:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError(f"chroma run did not start: {(path / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.2)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+    log.close()
+
+
+@pytest.fixture(params=["embedded", "server"])
+def store_mode(request: pytest.FixtureRequest) -> str:
+    """Runs a test once against the embedded store and once against a Chroma server."""
+    return str(request.param)
+
+
+def store_overrides(store_mode: str, request: pytest.FixtureRequest) -> dict[str, object]:
+    """Settings that point at the chosen store; each server test gets its own collection."""
+    if store_mode == "embedded":
+        return {}
+    return {"chroma_url": request.getfixturevalue("chroma_server"), "collection": f"test-{uuid.uuid4().hex[:12]}"}
+
+
+def store_flags(settings: Settings) -> list[str]:
+    """The CLI flags that select the same store as ``settings``."""
+    flags = ["--data-dir", str(settings.data_dir), "--collection", settings.collection]
+    return flags + (["--chroma-url", settings.chroma_url] if settings.chroma_url else [])
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path / "data")
+def settings(tmp_path: Path, store_mode: str, request: pytest.FixtureRequest) -> Settings:
+    return make_settings(tmp_path / "data", **store_overrides(store_mode, request))
 
 
 @pytest.fixture(scope="session")
 def seed_data_dir(tmp_path_factory: pytest.TempPathFactory, embeddings) -> Path:  # type: ignore[no-untyped-def]
-    """A store holding the shipped corpus, built once per run; tests copy it before writing."""
-    from rag.assistant import open_store
-    from rag.ingestion import Ingestor
-
+    """An embedded store holding the shipped corpus, built once per run; tests copy it before writing."""
     data_dir = tmp_path_factory.mktemp("seed-store")
-    settings = make_settings(data_dir)
-    Ingestor(open_store(settings, embeddings), embeddings, settings).ingest_paths([PROJECT_ROOT / "corpus"])
+    ingest_corpus(make_settings(data_dir), embeddings)
     return data_dir
 
 
+def ingest_corpus(settings: Settings, embeddings) -> None:  # type: ignore[no-untyped-def]
+    from rag.assistant import open_store
+    from rag.ingestion import Ingestor
+
+    Ingestor(open_store(settings, embeddings), embeddings, settings).ingest_paths([PROJECT_ROOT / "corpus"])
+
+
 @pytest.fixture
-def seed_settings(seed_data_dir: Path, tmp_path: Path) -> Settings:
-    """Settings on a private copy of the seed store."""
-    copy = tmp_path / "seed-copy"
-    shutil.copytree(seed_data_dir, copy)
-    return make_settings(copy)
+def seed_settings(tmp_path: Path, store_mode: str, request: pytest.FixtureRequest, embeddings) -> Settings:  # type: ignore[no-untyped-def]
+    """Settings on a private store holding the shipped corpus (a copy, or a fresh server collection)."""
+    if store_mode == "embedded":
+        copy = tmp_path / "seed-copy"
+        shutil.copytree(request.getfixturevalue("seed_data_dir"), copy)
+        return make_settings(copy)
+    settings = make_settings(tmp_path / "seed-server", **store_overrides(store_mode, request))
+    ingest_corpus(settings, embeddings)
+    return settings
 
 
 @pytest.fixture

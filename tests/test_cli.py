@@ -10,7 +10,7 @@ import pytest
 
 from rag.cli import main
 
-from .conftest import SEED_ID, seed_text
+from .conftest import SEED_ID, seed_text, store_flags
 from rag.config import PROJECT_ROOT
 
 
@@ -21,7 +21,7 @@ def run(capsys, *args: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-
 
 
 def test_ask_json_contract(seed_settings, capsys) -> None:  # type: ignore[no-untyped-def]
-    code, out, _ = run(capsys, "ask", "--json", "--data-dir", str(seed_settings.data_dir), "--backend", "extractive",
+    code, out, _ = run(capsys, "ask", "--json", *store_flags(seed_settings), "--backend", "extractive",
                        "What did Russia send Cuba and why?")
     assert code == 0
     data = json.loads(out)
@@ -38,7 +38,7 @@ def test_ask_json_contract(seed_settings, capsys) -> None:  # type: ignore[no-un
 
 
 def test_ask_json_declines_without_citations(seed_settings, capsys) -> None:  # type: ignore[no-untyped-def]
-    code, out, _ = run(capsys, "ask", "--json", "--data-dir", str(seed_settings.data_dir), "--backend", "extractive",
+    code, out, _ = run(capsys, "ask", "--json", *store_flags(seed_settings), "--backend", "extractive",
                        "What is the capital of France?")
     data = json.loads(out)
     assert code == 0 and data["abstained"] is True and data["citations"] == []
@@ -47,13 +47,13 @@ def test_ask_json_declines_without_citations(seed_settings, capsys) -> None:  # 
 def test_ask_reads_questions_from_stdin(seed_settings, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import io
     monkeypatch.setattr("sys.stdin", io.StringIO("Who ordered the delivery?\n\nWhat is the capital of France?\n"))
-    code, out, _ = run(capsys, "ask", "--json", "--data-dir", str(seed_settings.data_dir), "--backend", "extractive", "-")
+    code, out, _ = run(capsys, "ask", "--json", *store_flags(seed_settings), "--backend", "extractive", "-")
     lines = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and [d["abstained"] for d in lines] == [False, True]
 
 
 def test_search_json(seed_settings, capsys) -> None:  # type: ignore[no-untyped-def]
-    code, out, _ = run(capsys, "search", "--json", "--k", "3", "--data-dir", str(seed_settings.data_dir), "An-124 cargo planes")
+    code, out, _ = run(capsys, "search", "--json", "--k", "3", *store_flags(seed_settings), "An-124 cargo planes")
     data = json.loads(out)
     assert code == 0 and len(data["hits"]) == 3
     top = data["hits"][0]
@@ -63,16 +63,16 @@ def test_search_json(seed_settings, capsys) -> None:  # type: ignore[no-untyped-
 
 
 def test_human_output_lists_sources(seed_settings, capsys) -> None:  # type: ignore[no-untyped-def]
-    code, out, _ = run(capsys, "ask", "--data-dir", str(seed_settings.data_dir), "--backend", "extractive",
+    code, out, _ = run(capsys, "ask", *store_flags(seed_settings), "--backend", "extractive",
                        "Who ordered the delivery?")
     assert code == 0 and "Sources:" in out and "[1] Russia Sends Aid To Cuba Regime" in out
     assert "https://warsawinstitute.org/" in out
 
 
 def test_list_and_remove(seed_settings, capsys) -> None:  # type: ignore[no-untyped-def]
-    code, out, _ = run(capsys, "list", "--json", "--data-dir", str(seed_settings.data_dir))
+    code, out, _ = run(capsys, "list", "--json", *store_flags(seed_settings))
     assert code == 0 and json.loads(out)["doc_id"] == SEED_ID
-    code, out, _ = run(capsys, "remove", SEED_ID, "--data-dir", str(seed_settings.data_dir))
+    code, out, _ = run(capsys, "remove", SEED_ID, *store_flags(seed_settings))
     assert code == 0 and "removed" in out
 
 
