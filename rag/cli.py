@@ -100,7 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from .ingestion import Ingestor
     ingestor = _ingestor(settings)
-    report = _with_progress(lambda progress: ingestor.ingest_paths([Path(p) for p in args.paths], progress))
+    # Strings, not Paths: Path() would fold the "//" of an http:// URL.
+    report = _with_progress(lambda progress: ingestor.ingest_paths(list(args.paths), progress))
     return _report(report)
 
 
@@ -116,7 +117,8 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         for d in documents:
             print(json.dumps({"doc_id": d.doc_id, "title": d.title, "source": d.source, "chunks": d.chunk_count,
-                              **{k: v for k, v in d.metadata.items() if k in ("path", "publisher", "date", "format")}},
+                              **{k: v for k, v in d.metadata.items()
+                                 if k in ("path", "url", "publisher", "author", "date", "format", "parent_id")}},
                              ensure_ascii=False))
         return 0
     for d in documents:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ from langchain_core.embeddings import Embeddings
 from .chunking import chunk_document
 from .config import Settings
 from .errors import InputError, LoadError, StoreError
-from .loading import discover, load_file
+from .loading import discover, load_source
 from .store import ChunkStore
 from .types import Chunk, SourceDocument
 
@@ -95,11 +96,12 @@ class Ingestor:
         # Chunk texts are embedded once: a cache in front of the model would only hold memory.
         self.store, self.embeddings, self.settings = store, getattr(embeddings, "inner", embeddings), settings
 
-    def ingest_paths(self, paths: Sequence[Path], progress: Progress | None = None) -> IngestReport:
-        """Load every supported file under ``paths`` and ingest it; bad files are reported, not fatal."""
-        found = discover([Path(p) for p in paths])
+    def ingest_paths(self, paths: Sequence[Path | str], progress: Progress | None = None) -> IngestReport:
+        """Load every supported file under ``paths`` (and every http(s) URL among them) and ingest
+        it; bad files are reported, not fatal."""
+        found = discover(paths)
         report = IngestReport(failed=list(found.skipped))
-        documents = self._load_all(found.files, report)
+        documents = self._load_all([*found.files, *found.urls], report)
         with writer_lock(self.settings):
             self._ingest(documents, report, progress)
         return report
@@ -119,14 +121,16 @@ class Ingestor:
         found = discover([folder])
         report = IngestReport(failed=list(found.skipped))
         documents = self._load_all(found.files, report)
-        present = {d.doc_id for d in documents} | {str(Path(e.path).resolve()) for e in report.failed}
+        present = {d.doc_id for d in documents} | {os.path.realpath(e.path) for e in report.failed}
+        # A file that now yields fewer documents (an e-mail that lost an attachment) drops the rest.
+        loaded = {str(d.metadata.get("path")) for d in documents}
         with writer_lock(self.settings):
             self._ingest(documents, report, progress)
             for stored in self.store.list_documents():
                 path = str(stored.metadata.get("path", ""))
                 if not path or stored.doc_id in present or path in present:
                     continue
-                if Path(path).is_relative_to(root) and not Path(path).exists():
+                if path in loaded or (Path(path).is_relative_to(root) and not Path(path).exists()):
                     report.removed += self.store.remove_document(stored.doc_id)
                     report.removed_documents.append(stored.doc_id)
             for doc_id in self.store.orphan_doc_ids():  # left by an ingest that died
@@ -134,23 +138,27 @@ class Ingestor:
         return report
 
     def remove(self, doc_id_or_path: str) -> int:
-        """Remove one document by id or by the path it was loaded from; returns chunks removed."""
-        wanted = str(Path(doc_id_or_path).resolve()) if Path(doc_id_or_path).exists() else None
+        """Remove a document by id, or the documents loaded from a path, with their attachments;
+        returns chunks removed."""
+        wanted = os.path.realpath(doc_id_or_path)  # as stored; realpath, unlike resolve(), survives a link loop
         with writer_lock(self.settings):
-            for stored in self.store.list_documents():
-                if stored.doc_id == doc_id_or_path or (wanted and stored.metadata.get("path") == wanted):
-                    return self.store.remove_document(stored.doc_id)
+            stored = self.store.list_documents()
+            doomed = {d.doc_id for d in stored if d.doc_id == doc_id_or_path or d.metadata.get("path") == wanted}
+            doomed |= {d.doc_id for d in stored if d.metadata.get("parent_id") in doomed}
+            if doomed:
+                return sum(self.store.remove_document(doc_id) for doc_id in sorted(doomed))
         raise InputError(f"no document '{doc_id_or_path}' in the store; `python -m rag list` shows what is there")
 
     # ----- internals -----------------------------------------------------------------------
-    def _load_all(self, files: Sequence[Path], report: IngestReport) -> list[SourceDocument]:
+    def _load_all(self, sources: Sequence[Path | str], report: IngestReport) -> list[SourceDocument]:
         documents: list[SourceDocument] = []
         ids: dict[str, str] = {}
-        for path in files:
+        for path in sources:
             try:
-                for document in load_file(path):
+                for document in load_source(path):
                     meta = dict(document.metadata)
-                    meta.setdefault("path", str(path.resolve()))
+                    if isinstance(path, Path):  # a URL has no path: sync never removes it
+                        meta.setdefault("path", str(path.resolve()))
                     document = SourceDocument(document.doc_id, document.title, document.source, document.text,
                                               meta, document.page_starts)
                     if document.doc_id in ids:

@@ -1,21 +1,39 @@
-"""Loading: files and folders in, cleaned ``SourceDocument``s out, one loader per format.
+"""Loading: files, folders and URLs in, cleaned ``SourceDocument``s out, one loader per format.
 
 A loader takes the path and its bytes and returns documents (an e-mail yields one per
 attachment too). It raises ``LoadError`` for a file it cannot read; callers report that file
 and go on with the rest of the batch.
+
+    format                          module        library
+    .txt .md                        text          PyYAML (front matter)
+    .html .htm                      html_page     trafilatura
+    .pdf (text layer or scanned)    pdf           pypdf, then Tesseract OCR for image-only pages
+    .docx                           word          python-docx
+    .xlsx .csv                      tables        openpyxl, csv
+    .eml                            mail          email (standard library)
+    .png .jpg .jpeg .tif .tiff      image         Pillow + Tesseract OCR (pytesseract)
+    http(s):// URLs                 web           httpx, then the loader for the content type
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 from ..errors import InputError, LoadError
 from ..types import SourceDocument
+from .html_page import load_html_file
+from .image import load_image
+from .mail import load_email
+from .pdf import load_pdf
+from .tables import load_csv, load_xlsx
 from .text import load_text_file
+from .web import is_url, load_url
+from .word import load_docx
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +44,18 @@ LOADERS: dict[str, Loader] = {
     ".text": load_text_file,
     ".md": load_text_file,
     ".markdown": load_text_file,
+    ".html": load_html_file,
+    ".htm": load_html_file,
+    ".pdf": load_pdf,
+    ".docx": load_docx,
+    ".xlsx": load_xlsx,
+    ".csv": load_csv,
+    ".eml": load_email,
+    ".png": load_image,
+    ".jpg": load_image,
+    ".jpeg": load_image,
+    ".tif": load_image,
+    ".tiff": load_image,
 }
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -38,25 +68,37 @@ def supported_suffixes() -> list[str]:
 
 @dataclass
 class Discovery:
-    """The files found under some paths, and the paths that could not be used."""
+    """The files and URLs found in some paths, and the paths that could not be used."""
 
     files: list[Path] = field(default_factory=list)
     skipped: list[LoadError] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)
 
 
-def discover(paths: list[Path]) -> Discovery:
-    """Expand files and folders into supported files; report what is missing or unsupported."""
+def discover(paths: Sequence[Path | str]) -> Discovery:
+    """Expand files and folders into supported files, keep http(s) URLs; report what is unsupported.
+
+    A path that does not exist is an InputError: a typo on the command line stops the batch
+    before anything is written.
+    """
     found = Discovery()
-    seen: set[Path] = set()
-    for path in paths:
+    seen: set[Path | str] = set()
+    for item in paths:
+        if isinstance(item, str) and is_url(item):
+            if item not in seen:
+                seen.add(item)
+                found.urls.append(item)
+            continue
+        path = Path(item)
         if not path.exists():
-            raise InputError(f"{path}: no such file or folder")
-        if path.is_dir():
-            candidates: Iterator[Path] = _walk(path)
-        else:
-            candidates = iter([path])
+            raise InputError(f"{path}: {_why_missing(path)}")
+        candidates: Iterator[Path] = _walk(path) if path.is_dir() else iter([path])
         for file in candidates:
-            resolved = file.resolve()
+            try:
+                resolved = file.resolve(strict=True)
+            except (OSError, RuntimeError):  # RuntimeError: a symlink loop, before Python 3.13
+                found.skipped.append(LoadError(str(file), _why_missing(file)))
+                continue
             if resolved in seen:
                 continue
             seen.add(resolved)
@@ -68,6 +110,19 @@ def discover(paths: list[Path]) -> Discovery:
     return found
 
 
+def _why_missing(path: Path) -> str:
+    """Why a path cannot be opened, in words: missing, a broken link, or a link loop."""
+    try:
+        os.stat(path)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return "a symbolic link loop (the link points back to itself); fix or delete the link"
+        if path.is_symlink():
+            return f"a broken symbolic link (to '{os.readlink(path)}')"
+        return "no such file or folder"
+    return "cannot be opened"
+
+
 def _walk(folder: Path) -> Iterator[Path]:
     # followlinks=False: a symlink loop cannot make the walk endless.
     for root, dirs, files in os.walk(folder, followlinks=False):
@@ -75,6 +130,19 @@ def _walk(folder: Path) -> Iterator[Path]:
         for name in sorted(files):
             if not name.startswith("."):
                 yield Path(root) / name
+
+
+def load_source(source: Path | str, max_bytes: int = MAX_FILE_BYTES) -> list[SourceDocument]:
+    """Load a file, or fetch and load an http(s) URL."""
+    if not (isinstance(source, str) and is_url(source)):
+        return load_file(Path(source), max_bytes)
+    try:
+        return load_url(source, max_bytes)
+    except LoadError:
+        raise
+    except Exception as error:  # a parser library failing on what the server sent
+        log.debug("loading %s failed", source, exc_info=True)
+        raise LoadError(source, f"cannot parse what the server sent: {type(error).__name__}: {error}") from error
 
 
 def load_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> list[SourceDocument]:
@@ -85,7 +153,8 @@ def load_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> list[SourceDocumen
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            raise LoadError(str(path), f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit")
+            raise LoadError(str(path), f"file is {size / 2**20:.1f} MB, over the {max_bytes / 2**20:.0f} MB limit; "
+                                       "split it into smaller files")
         data = path.read_bytes()
     except OSError as error:
         raise LoadError(str(path), f"cannot read: {error.strerror or error}") from error
