@@ -20,6 +20,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -59,6 +60,8 @@ LOADERS: dict[str, Loader] = {
 }
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
+# "scheme://...": meant as a URL, not as a file name.
+_URL_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def supported_suffixes() -> list[str]:
@@ -89,6 +92,8 @@ def discover(paths: Sequence[Path | str]) -> Discovery:
                 seen.add(item)
                 found.urls.append(item)
             continue
+        if isinstance(item, str) and _URL_LIKE.match(item):
+            raise InputError(f"{item}: only http:// and https:// URLs (with a host) can be ingested")
         path = Path(item)
         if not path.exists():
             raise InputError(f"{path}: {_why_missing(path)}")

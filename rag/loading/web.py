@@ -76,3 +76,7 @@ def _load_other(url: str, data: bytes, content_type: str, doc_id: str) -> list[S
     return [dataclasses.replace(d, doc_id=doc_id if n == 0 else f"{doc_id}-{n}", source=url,
                                 metadata={**d.metadata, "url": url})
             for n, d in enumerate(documents)]
+
+
+def _too_large(size: int, max_bytes: int) -> str:
+    return f"the page is over {max_bytes / 2**20:.1f} MB ({size:,} bytes so far); the limit is {max_bytes:,} bytes"
