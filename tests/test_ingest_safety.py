@@ -1,0 +1,236 @@
+"""Ingestion is atomic and safe: a killed ingest, two ingests at once, and bad input.
+
+The first two run ``python -m rag ingest`` as real processes (killed with SIGKILL, or racing
+each other) and compare the store they leave with a clean run's, record by record.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import chromadb
+import numpy as np
+import pytest
+from chromadb.config import Settings as ChromaSettings
+
+from rag.assistant import open_store
+from rag.cli import main
+from rag.config import PROJECT_ROOT
+from rag.ingestion import Ingestor
+from rag.store import ChunkStore
+
+from . import documents as make
+from .conftest import store_flags
+
+WORDS = "harbour ferry council budget storm bridge library station rainfall pier tide lighthouse market school".split()
+
+# Run in a fresh process: a reader that never saw the writers' caches, as a user's next command is.
+SNAPSHOT_SCRIPT = """
+import json, sys
+from rag.assistant import open_store
+from rag.config import load_settings
+out = []
+for data_dir in sys.argv[1:]:
+    store = open_store(load_settings(data_dir=data_dir))
+    documents = {d.doc_id: [d.version, d.chunk_count, d.title] for d in store.list_documents()}
+    chunks = {c.id: c for c in store.iter_chunks()}
+    vectors = {c.id: v for c, v in store.get_chunks(list(chunks), with_embeddings=True)}
+    out.append({"documents": documents, "records": store.count_chunks(), "orphans": sorted(store.orphan_doc_ids()),
+                "chunks": {i: [c.doc_id, c.doc_version, c.start, c.end, c.text, c.page] for i, c in chunks.items()},
+                "vectors": vectors})
+print(json.dumps(out))
+"""
+
+
+def write_corpus(root: Path, count: int = 200) -> Path:
+    """``count`` small distinct text documents in three sub-folders (a/, b/, shared/)."""
+    rng = random.Random(5)
+    for n in range(count):
+        folder = root / ("a" if n % 5 < 2 else "b" if n % 5 < 4 else "shared")
+        folder.mkdir(parents=True, exist_ok=True)
+        sentences = [f"Notice {n} says the {rng.choice(WORDS)} of district {n} needs {rng.randint(1, 999)} repairs."
+                     for _ in range(rng.randint(2, 6))]
+        (folder / f"notice-{n:03d}.txt").write_text(f"Notice number {n}\n\n{' '.join(sentences)}\n", encoding="utf-8")
+    return root
+
+
+def environment() -> dict[str, str]:
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"}
+
+
+def ingest_process(data_dir: Path, *paths: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "rag", "ingest", *map(str, paths), "--data-dir", str(data_dir)],
+                            cwd=PROJECT_ROOT, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def finish(process: subprocess.Popen[bytes], timeout_s: float = 600) -> str:
+    out, err = process.communicate(timeout=timeout_s)
+    assert process.returncode == 0, err.decode()
+    return out.decode()
+
+
+def snapshot(*data_dirs: Path) -> list[dict]:  # type: ignore[type-arg]
+    """Every committed document, visible chunk (with its vector) and stray record of each store."""
+    result = subprocess.run([sys.executable, "-c", SNAPSHOT_SCRIPT, *map(str, data_dirs)], cwd=PROJECT_ROOT,
+                            env=environment(), capture_output=True, text=True, timeout=600, check=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def assert_same_store(got: dict, want: dict) -> None:  # type: ignore[type-arg]
+    """Same documents (versions, chunk counts), same chunks (ids, offsets, texts), same vectors, no leftovers."""
+    assert got["documents"] == want["documents"]
+    assert got["chunks"] == want["chunks"]
+    assert got["orphans"] == [] and got["records"] == len(got["chunks"])  # nothing half-written left behind
+    for chunk_id, vector in want["vectors"].items():
+        np.testing.assert_allclose(got["vectors"][chunk_id], vector, atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_corpus(tmp_path_factory.mktemp("notices"))
+
+
+@pytest.fixture(scope="module")
+def clean_run(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:  # type: ignore[type-arg]
+    """The store an uninterrupted, lone ingest of the corpus leaves."""
+    data_dir = tmp_path_factory.mktemp("clean-run")
+    assert "200 documents" in finish(ingest_process(data_dir, corpus))
+    [state] = snapshot(data_dir)
+    assert len(state["documents"]) == 200
+    return state
+
+
+def committed_documents(data_dir: Path) -> int | None:
+    """Documents visible in a store another process is writing, or None before it has begun."""
+    if not (data_dir / "write.lock").exists():
+        return None  # not writing yet; opening the store now could race its creation
+    client = chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=ChromaSettings(anonymized_telemetry=False))
+    try:
+        # One record besides the documents marks the store's generation.
+        return max(client.get_collection("corpus-documents").count() - 1, 0)
+    except Exception:  # the collection is being created
+        return None
+
+
+@pytest.mark.slow
+def test_ingest_killed_midway_then_rerun_equals_a_clean_run(corpus: Path, clean_run: dict, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    data_dir = tmp_path / "killed"
+    process = ingest_process(data_dir, corpus)
+    deadline = time.monotonic() + 600
+    while process.poll() is None and time.monotonic() < deadline:
+        if committed_documents(data_dir):
+            os.kill(process.pid, signal.SIGKILL)  # no chance to clean up: the worst case
+            break
+        time.sleep(0.05)
+    assert process.wait(timeout=60) == -signal.SIGKILL, "the ingest ended before it could be killed mid-way"
+
+    [killed] = snapshot(data_dir)
+    assert 0 < len(killed["documents"]) < 200
+    for doc_id, (_, chunk_count, _) in killed["documents"].items():  # what is visible is whole
+        assert sum(1 for c in killed["chunks"].values() if c[0] == doc_id) == chunk_count
+
+    out = finish(ingest_process(data_dir, corpus))
+    assert f"({len(killed['documents'])} unchanged)" in out  # committed work is not redone
+    [rerun] = snapshot(data_dir)
+    assert_same_store(rerun, clean_run)
+
+
+@pytest.mark.slow
+def test_two_ingests_at_once_leave_a_consistent_store(corpus: Path, clean_run: dict, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    data_dir = tmp_path / "racing"
+    # Both write shared/; each also writes a folder of its own.
+    first = ingest_process(data_dir, corpus / "a", corpus / "shared")
+    second = ingest_process(data_dir, corpus / "b", corpus / "shared")
+    finish(first), finish(second)
+    [raced] = snapshot(data_dir)
+    assert_same_store(raced, clean_run)
+
+
+# ----- bad input ---------------------------------------------------------------------------
+def store_state(store: ChunkStore) -> tuple[dict, list, int]:  # type: ignore[type-arg]
+    documents = {d.doc_id: (d.version, d.chunk_count) for d in store.list_documents()}
+    chunks = sorted((c.id, c.doc_version, c.start, c.end) for c in store.iter_chunks())
+    return documents, chunks, store.count_chunks()
+
+
+def _loop(folder: Path) -> Path:
+    link = folder / "loop.txt"
+    link.symlink_to(link)
+    return link
+
+
+def _big(folder: Path) -> Path:
+    path = folder / "huge.txt"
+    with path.open("wb") as file:  # sparse: 50 MB on the size check, next to nothing on disk
+        file.truncate(50 * 1024 * 1024 + 1)
+    return path
+
+
+def _write(name: str, data: bytes):  # type: ignore[no-untyped-def]
+    def make_file(folder: Path) -> Path:
+        path = folder / name
+        path.write_bytes(data)
+        return path
+    return make_file
+
+
+@pytest.mark.parametrize("make_input, code, message", [
+    (_write("empty.txt", b""), 2, "the file holds no text"),
+    (_write("garbage.pdf", bytes(random.Random(1).getrandbits(8) for _ in range(20000))), 2, "not a readable PDF"),
+    (_write("locked.pdf", make.encrypted_pdf_bytes()), 2, "the PDF is encrypted with a password"),
+    (_write("mojibake.txt", bytes(range(128, 256)) * 40), 2, "binary data, not text"),
+    (_big, 2, "over the 50 MB limit"),
+    (lambda folder: folder / "no-such-file.txt", 2, "no such file or folder"),
+    (_loop, 2, "symbolic link loop"),
+    (lambda folder: _loop(folder).parent, 2, "symbolic link loop"),  # the loop found inside a folder
+    (_write("notes.xyz", b"some notes"), 2, "unsupported format '.xyz'"),
+], ids=["empty", "garbage-pdf", "encrypted-pdf", "non-utf8-non-text", "50-mb", "missing", "symlink-loop",
+        "symlink-loop-in-folder", "unsupported"])
+def test_bad_input_gives_a_clear_message_and_leaves_the_store_unchanged(
+        seed_settings, embeddings, tmp_path: Path, capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
+        make_input, code: int, message: str) -> None:
+    folder = tmp_path / "input"
+    folder.mkdir()
+    path = make_input(folder)
+    store = open_store(seed_settings, embeddings)
+    before = store_state(store)
+    assert main(["ingest", str(path), *store_flags(seed_settings)]) == code
+    err = capsys.readouterr().err
+    assert message in err and str(path) in err
+    assert store_state(store) == before
+
+
+def test_a_bad_file_does_not_stop_the_batch(settings, embeddings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "good.txt").write_text("The lighthouse keeper retired in 1998 after forty years.")
+    (folder / "locked.pdf").write_bytes(make.encrypted_pdf_bytes())
+    (folder / "garbage.docx").write_bytes(b"not a zip")
+    _loop(folder)
+    report = Ingestor(open_store(settings, embeddings), embeddings, settings).ingest_paths([folder])
+    assert report.documents == 1
+    assert sorted((Path(f.path).name, f.reason.split(" ")[0]) for f in report.failed) == [
+        ("garbage.docx", "not"), ("locked.pdf", "the"), ("loop.txt", "a")]
+
+
+@pytest.mark.parametrize("name, data, expected", [
+    ("latin.txt", ("Le maire de Besançon a déclaré que le café coûtera trois euros à partir de lundi. "
+                   "Très cher, disent les habitants du quartier.").encode("cp1252"), "Besançon a déclaré"),
+    ("windows.txt", "Die Fähre nach Kessel fährt täglich um acht Uhr.".encode("utf-16"), "Fähre nach Kessel fährt"),
+], ids=["cp1252", "utf-16-with-bom"])
+def test_non_utf8_text_is_decoded_not_lost(settings, embeddings, tmp_path: Path, name: str, data: bytes,  # type: ignore[no-untyped-def]
+                                           expected: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    ingestor = Ingestor(open_store(settings, embeddings), embeddings, settings)
+    assert ingestor.ingest_paths([path]).documents == 1
+    [document] = ingestor.store.list_documents()
+    stored = ingestor.store.get_document(document.doc_id)
+    assert stored is not None and expected in (stored.text or "")
