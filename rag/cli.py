@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     _settings_flags(p)
 
-    p = commands.add_parser("remove", help="remove a document by id or path")
+    p = commands.add_parser("remove", help="remove a document by id, path or URL (an e-mail with its attachments)")
     p.add_argument("doc", metavar="DOC")
     _settings_flags(p)
 

@@ -138,12 +138,13 @@ class Ingestor:
         return report
 
     def remove(self, doc_id_or_path: str) -> int:
-        """Remove a document by id, or the documents loaded from a path, with their attachments;
-        returns chunks removed."""
+        """Remove a document by id or URL, or the documents loaded from a path, with their
+        attachments; returns chunks removed."""
         wanted = os.path.realpath(doc_id_or_path)  # as stored; realpath, unlike resolve(), survives a link loop
         with writer_lock(self.settings):
             stored = self.store.list_documents()
-            doomed = {d.doc_id for d in stored if d.doc_id == doc_id_or_path or d.metadata.get("path") == wanted}
+            doomed = {d.doc_id for d in stored
+                      if doc_id_or_path in (d.doc_id, d.source) or d.metadata.get("path") == wanted}
             doomed |= {d.doc_id for d in stored if d.metadata.get("parent_id") in doomed}
             if doomed:
                 return sum(self.store.remove_document(doc_id) for doc_id in sorted(doomed))

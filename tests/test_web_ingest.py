@@ -98,6 +98,10 @@ def test_ingest_a_web_page_and_cite_it_by_url(site: str, tmp_path: Path, capsys:
     code, out, _ = run(capsys, "ingest", url, "--data-dir", data)  # the same page again: nothing new
     assert code == 0 and "(1 unchanged)" in out and "0 added" in out
 
+    code, out, _ = run(capsys, "remove", url, "--data-dir", data)
+    assert code == 0 and f"removed {url}" in out
+    assert run(capsys, "list", "--json", "--data-dir", data)[1] == ""
+
 
 def test_pdf_by_url_keeps_its_pages(site: str) -> None:
     [document] = load_url(f"{site}/report.pdf", max_bytes=1_000_000)
