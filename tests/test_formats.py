@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -275,3 +276,23 @@ def test_email_that_loses_an_attachment_loses_its_document_on_sync(tmp_path: Pat
     assert len(report.removed_documents) == 1
     [message] = ingestor.store.list_documents()
     assert message.metadata["attachments"] == "notes.zip"
+
+
+def test_cli_sync_list_and_remove_with_every_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from rag.cli import main
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    files = write_fixtures(folder)
+    data = ["--data-dir", str(tmp_path / "data")]
+    assert main(["sync", str(folder), *data]) == 0
+    assert "8 documents" in capsys.readouterr().out
+    assert main(["list", "--json", *data]) == 0
+    listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert sorted(d["format"] for d in listed) == ["csv", "docx", "email", "html", "image", "pdf", "pdf", "xlsx"]
+    [attachment] = [d for d in listed if "parent_id" in d]
+    assert attachment["path"] == str(files["eml"].resolve())
+
+    assert main(["remove", str(files["eml"]), *data]) == 0  # the e-mail by its path: its attachment goes too
+    capsys.readouterr()
+    assert main(["list", "--json", *data]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 6
