@@ -191,6 +191,18 @@ def test_email_headers_body_and_attachments(tmp_path: Path) -> None:
     assert attachment.source.endswith("ferry.eml#attachment=timetable.pdf")
 
 
+def test_html_only_email_keeps_every_word_of_its_body(tmp_path: Path) -> None:
+    from email.message import EmailMessage
+    message = EmailMessage()
+    message["From"], message["Subject"] = "ops@ellery.example", "Pier closed"
+    message.set_content("<html><head><style>p {color: red}</style></head><body><p>Hi Bob,</p>"
+                        "<p>the pier is closed until <b>noon</b> on Friday.</p></body></html>", subtype="html")
+    path = tmp_path / "html.eml"
+    path.write_bytes(message.as_bytes())
+    [document] = load_file(path)
+    assert "the pier is closed until noon on Friday." in document.text and "color" not in document.text
+
+
 def test_bad_attachment_is_skipped_and_the_email_kept(tmp_path: Path) -> None:
     path = tmp_path / "mail.eml"
     path.write_bytes(make.eml_bytes("broken.pdf", b"%PDF-1.4 this is not really a pdf"))

@@ -17,11 +17,12 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path, PurePath
 from urllib.parse import quote
 
+import trafilatura
+
 from ..errors import LoadError
 from ..types import Scalar, SourceDocument
 from .cleaning import clean_text
 from .common import default_doc_id, file_source, iso_date, slugify
-from .html_page import extract_article
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +80,9 @@ def _body_text(message: EmailMessage, name: str) -> str:
         log.warning("%s: body in a broken encoding (%s); decoded leniently", name, error)
         content = payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else str(payload)
     if part.get_content_type() == "text/html":
-        try:
-            return extract_article(content.encode("utf-8"), name).text
-        except LoadError:
-            return ""  # an HTML body with no text in it (only images, say)
+        # All of a mail's text is its content (no menus or ads to drop, unlike a web page), so
+        # every word is kept rather than trafilatura's guess at a main article.
+        return str(trafilatura.html2txt(content))
     return str(content)
 
 
