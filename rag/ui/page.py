@@ -1,0 +1,202 @@
+"""The page: a chat tab with its search settings, and a documents tab; theme, styles and script."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+from gradio.components.chatbot import ChatbotDataMessages, TextMessage
+
+from ..assistant import Assistant
+from ..config import Settings
+from ..errors import RagError
+from ..loading import supported_suffixes
+from .chat import MAX_K, MIN_K, Backends, SearchOptions, respond
+from .corpus import Corpus, UploadResult
+from .render import render_error
+
+ASSETS = Path(__file__).parent / "assets"
+TITLE = "Cited"
+TAGLINE = "Answers from your documents, every sentence linked to the passage it came from."
+EXAMPLES = ["What did Russia send Cuba and why?", "Who ordered the delivery?",
+            "How many people were arrested during the protests?"]
+CSS = (ASSETS / "style.css").read_text(encoding="utf-8")
+JS_HEAD = f"<script>\n{(ASSETS / 'chat.js').read_text(encoding='utf-8')}\n</script>"
+BACKEND_HELP = {"extractive": "extractive: quotes the best sentences, instantly",
+                "llamacpp": "llamacpp: writes with the local LLM (about 10 s)",
+                "openai": "openai: writes with the configured OpenAI-compatible server"}
+
+
+def make_theme() -> gr.themes.Base:
+    """Gradio's default look with fonts served by the app itself or the system: no font CDN."""
+    return gr.themes.Default(
+        primary_hue="indigo", neutral_hue="slate",
+        font=[gr.themes.LocalFont("Source Sans Pro"), "ui-sans-serif", "system-ui", "-apple-system",
+              "Segoe UI", "Roboto", "sans-serif"],
+        font_mono=[gr.themes.LocalFont("IBM Plex Mono"), "ui-monospace", "SFMono-Regular", "Menlo", "monospace"])
+
+
+def launch_options(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments for ``Blocks.launch`` that make the page look and behave as designed."""
+    return {"theme": make_theme(), "css": CSS, "head": JS_HEAD,
+            "max_file_size": settings.max_upload_mb * 1024 * 1024, "footer_links": ["api", "settings"]}
+
+
+class TextOnlyChatbot(gr.Chatbot):
+    """A ``gr.Chatbot`` that shows what the user typed as text, never as HTML.
+
+    The assistant's messages are HTML that ``render`` built from escaped text; the user's are
+    escaped on the way to the page and unescaped on the way back, so history stays as typed."""
+
+    is_template = True  # the front end draws it with the ordinary Chatbot
+
+    def postprocess(self, value: Any) -> ChatbotDataMessages:
+        data = super().postprocess(value)
+        for message in data.root:
+            if message.role == "user":
+                for part in message.content:
+                    if isinstance(part, TextMessage):
+                        part.text = html.escape(part.text, quote=False)
+        return data
+
+    def preprocess(self, payload: ChatbotDataMessages | None) -> Any:
+        if payload is not None:
+            for message in payload.root:
+                if message.role == "user":
+                    for part in message.content:
+                        if isinstance(part, TextMessage):
+                            part.text = html.unescape(part.text)
+        return super().preprocess(payload)
+
+
+def render_upload_results(results: list[UploadResult]) -> str:
+    """One line per uploaded file: added, or why not."""
+    if not results:
+        return ""
+    items = "".join(f'<li class="{"ok" if r.ok else "failed"}"><strong>{html.escape(r.name)}</strong>: '
+                    f"{html.escape(r.message)}</li>" for r in results)
+    return f'<ul class="rag-upload-results">{items}</ul>'
+
+
+def build_app(assistant: Assistant) -> gr.Blocks:
+    """The chat page: a Chat tab with search settings, and a Documents tab."""
+    backends = Backends(assistant)
+    corpus = Corpus(assistant)
+    settings = assistant.settings
+    backend_names = backends.available()
+
+    with gr.Blocks(title=f"{TITLE}: answers from your documents", analytics_enabled=False) as app:
+        gr.HTML(f'<header class="rag-header"><h1><span class="rag-logo">❝</span> {TITLE}</h1>'
+                f"<p>{html.escape(TAGLINE)}</p></header>")
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"):
+                with gr.Row(equal_height=False):
+                    # Rendered first so that the chat takes them as already placed; CSS puts this
+                    # column after the chat (to its right, or under it on a phone).
+                    with gr.Column(scale=1, min_width=240, elem_classes=["rag-side"]):
+                        new_chat = gr.Button("New conversation", icon=None, size="md", elem_id="rag-new-chat")
+                        with gr.Accordion("Search settings", open=True, elem_id="rag-settings"):
+                            top_k = gr.Slider(MIN_K, MAX_K, value=max(MIN_K, min(MAX_K, settings.top_k)), step=1,
+                                              label="Passages to read (top-k)",
+                                              info="More passages: broader answers, a little slower.")
+                            backend = gr.Dropdown(backend_names, value=backends.default, label="Answering backend",
+                                                  info="; ".join(BACKEND_HELP[n] for n in backend_names if n in BACKEND_HELP))
+                            # Choices arrive with the page load (after any login): the API description that
+                            # Gradio shows before login would list them otherwise.
+                            documents = gr.Dropdown([], value=[], multiselect=True,
+                                                    allow_custom_value=True, label="Only these documents",
+                                                    info="Leave empty to search them all.")
+                            with gr.Row():
+                                date_from = gr.Textbox(label="Dated from", placeholder="YYYY-MM-DD", max_lines=1,
+                                                       min_width=110)
+                                date_to = gr.Textbox(label="to", placeholder="YYYY-MM-DD", max_lines=1, min_width=110)
+                            gr.Markdown("Dates apply to documents that carry one; others are left out when a "
+                                        "date is set.", elem_classes=["rag-side-help"])
+                    with gr.Column(scale=4, min_width=320, elem_classes=["rag-main"]):
+                        chatbot = TextOnlyChatbot(
+                            height="62vh", min_height=380, sanitize_html=True, render_markdown=False,
+                            allow_tags=False, group_consecutive_messages=False, show_label=False,
+                            buttons=["copy_all"], feedback_options=None, elem_id="rag-chatbot",
+                            placeholder=f"<strong>Ask about your documents.</strong><br>{html.escape(TAGLINE)}")
+
+                        def chat(message: str, history: list[dict[str, Any]], top_k: float = settings.top_k,
+                                 backend: str | None = None, documents: list[str] | None = None,
+                                 date_from: str | None = None, date_to: str | None = None):  # type: ignore[no-untyped-def]
+                            """Answer a question with citations, streamed as HTML; settings are optional."""
+                            try:
+                                options = SearchOptions.parse(top_k, backend, documents, date_from, date_to)
+                            except RagError as error:
+                                yield render_error(str(error))
+                                return
+                            yield from respond(backends, message, history, options)
+
+                        interface = gr.ChatInterface(
+                            fn=chat, chatbot=chatbot, examples=[[q] for q in EXAMPLES],
+                            additional_inputs=[top_k, backend, documents, date_from, date_to],
+                            textbox=gr.Textbox(placeholder="Ask a question about the documents…",
+                                               show_label=False, autofocus=True, max_lines=6, elem_id="rag-question",
+                                               submit_btn=True, stop_btn=True),
+                            api_name="chat", fill_height=False, save_history=False, autofocus=True)
+                new_chat.click(lambda: ([], []), None, [interface.chatbot, interface.chatbot_state],
+                               api_visibility="private", queue=False)
+
+            with gr.Tab("Documents", id="documents") as documents_tab:
+                gr.Markdown(
+                    f"Add files to the corpus the chat answers from. Supported: "
+                    f"{', '.join(supported_suffixes())}; up to {settings.max_upload_mb} MB each. "
+                    "Archives are not unpacked: upload the files inside them.")
+                upload = gr.File(label="Add documents", file_count="multiple", type="filepath",
+                                 elem_id="rag-upload", height=140)
+                upload_status = gr.HTML(elem_id="rag-upload-status")
+                table = gr.Dataframe([], headers=["Title", "Passages", "Format", "Source", "Id"],
+                                     datatype=["str", "number", "str", "str", "str"], interactive=False,
+                                     wrap=True, label="Documents in the corpus", elem_id="rag-documents",
+                                     buttons=["fullscreen"], max_height=420,
+                                     column_widths=["34%", "90px", "90px", "28%", "22%"])
+                with gr.Row(equal_height=False, elem_classes=["rag-remove-row"]):
+                    to_remove = gr.Dropdown([], value=None, label="Remove a document", scale=4,
+                                            elem_id="rag-remove-choice")
+                    remove = gr.Button("Remove", variant="stop", scale=0, min_width=120, elem_id="rag-remove")
+                remove_status = gr.HTML(elem_id="rag-remove-status")
+
+        def refreshed(selected: list[str] | None = None) -> tuple[Any, Any, Any]:
+            choices = corpus.choices()
+            known = {doc_id for _, doc_id in choices}
+            return (gr.update(value=corpus.rows()),
+                    gr.update(choices=choices, value=[d for d in (selected or []) if d in known]),
+                    gr.update(choices=choices, value=None))
+
+        def add_uploads(files: list[str] | None, selected: list[str] | None,
+                        progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+            uploads = [(Path(f), Path(f).name) for f in (files or [])]
+            results = corpus.add_files(uploads, lambda fraction, what: progress(fraction, desc=what))
+            return (render_upload_results(results), *refreshed(selected), None)
+
+        def remove_document(doc_id: str | None, selected: list[str] | None) -> tuple[Any, ...]:
+            if not doc_id:
+                message = '<p class="rag-hint">Choose a document to remove first.</p>'
+            else:
+                try:
+                    message = f"<p>{html.escape(corpus.remove(doc_id))}</p>"
+                except RagError as error:
+                    message = f'<p class="rag-error">{html.escape(str(error))}</p>'
+            return (message, *refreshed(selected))
+
+        upload.upload(add_uploads, [upload, documents], [upload_status, table, documents, to_remove, upload],
+                      api_visibility="private", concurrency_limit=1)
+        remove.click(remove_document, [to_remove, documents], [remove_status, table, documents, to_remove],
+                     api_visibility="private", concurrency_limit=1)
+        documents_tab.select(refreshed, [documents], [table, documents, to_remove], api_visibility="private")
+        app.load(refreshed, [documents], [table, documents, to_remove], api_visibility="private")
+
+        def ask(question: str) -> dict:
+            """Answer one question; returns the same JSON object as ``python -m rag ask --json``."""
+            try:
+                return assistant.ask(question).to_json()
+            except RagError as error:
+                raise gr.Error(str(error)) from error
+
+        gr.api(ask, api_name="ask")
+    return app
