@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Iterator
 
+import gradio as gr
 import httpx
 import pytest
 from gradio_client import Client
@@ -21,7 +22,7 @@ from rag.types import Answer, Citation
 from rag.ui import build_app
 from rag.ui.chat import Backends, SearchOptions, history_turns
 from rag.ui.corpus import Corpus, safe_upload_name
-from rag.ui.page import TextOnlyChatbot
+from rag.ui.page import show_user_messages_as_text
 from rag.ui.render import answer_text, render_answer, render_error, render_hits, render_source_link, safe_href
 
 from .conftest import SEED_ID, make_settings, seed_text
@@ -180,7 +181,7 @@ def test_found_passages_are_escaped(seed_assistant: Assistant) -> None:
 
 
 def test_user_messages_are_shown_as_text_and_read_back_as_typed() -> None:
-    chatbot = TextOnlyChatbot(render=False)
+    chatbot = show_user_messages_as_text(gr.Chatbot(render=False))
     typed = "<img src=x onerror=alert(1)> & <b>bold</b>"
     shown = chatbot.postprocess([{"role": "user", "content": typed}, {"role": "assistant", "content": "<p>ok</p>"}])
     assert shown.root[0].content[0].text == "&lt;img src=x onerror=alert(1)&gt; &amp; &lt;b&gt;bold&lt;/b&gt;"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import gradio as gr
 from gradio.components.chatbot import ChatbotDataMessages, TextMessage
@@ -44,31 +44,34 @@ def launch_options(settings: Settings) -> dict[str, Any]:
             "max_file_size": settings.max_upload_mb * 1024 * 1024, "footer_links": ["api", "settings"]}
 
 
-class TextOnlyChatbot(gr.Chatbot):
-    """A ``gr.Chatbot`` that shows what the user typed as text, never as HTML.
+def show_user_messages_as_text(chatbot: gr.Chatbot) -> gr.Chatbot:
+    """Make ``chatbot`` show what the user typed as text, never as HTML.
 
     The assistant's messages are HTML that ``render`` built from escaped text; the user's are
-    escaped on the way to the page and unescaped on the way back, so history stays as typed."""
+    escaped on the way to the page and unescaped on the way back, so the history stays as typed.
+    (The hooks are set on the instance: a subclass would make Gradio write a stub file.)"""
+    to_page, from_page = chatbot.postprocess, chatbot.preprocess
 
-    is_template = True  # the front end draws it with the ordinary Chatbot
-
-    def postprocess(self, value: Any) -> ChatbotDataMessages:
-        data = super().postprocess(value)
-        for message in data.root:
-            if message.role == "user":
-                for part in message.content:
-                    if isinstance(part, TextMessage):
-                        part.text = html.escape(part.text, quote=False)
+    def postprocess(value: Any) -> ChatbotDataMessages:
+        data = to_page(value)
+        _map_user_text(data, lambda text: html.escape(text, quote=False))
         return data
 
-    def preprocess(self, payload: ChatbotDataMessages | None) -> Any:
-        if payload is not None:
-            for message in payload.root:
-                if message.role == "user":
-                    for part in message.content:
-                        if isinstance(part, TextMessage):
-                            part.text = html.unescape(part.text)
-        return super().preprocess(payload)
+    def preprocess(payload: ChatbotDataMessages | None) -> Any:
+        _map_user_text(payload, html.unescape)
+        return from_page(payload)
+
+    chatbot.postprocess = postprocess  # type: ignore[method-assign]
+    chatbot.preprocess = preprocess  # type: ignore[method-assign]
+    return chatbot
+
+
+def _map_user_text(data: ChatbotDataMessages | None, change: Callable[[str], str]) -> None:
+    for message in data.root if data is not None else []:
+        if message.role == "user":
+            for part in message.content:
+                if isinstance(part, TextMessage):
+                    part.text = change(part.text)
 
 
 def render_upload_results(results: list[UploadResult]) -> str:
@@ -115,11 +118,12 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                             gr.Markdown("Dates apply to documents that carry one; others are left out when a "
                                         "date is set.", elem_classes=["rag-side-help"])
                     with gr.Column(scale=4, min_width=320, elem_classes=["rag-main"]):
-                        chatbot = TextOnlyChatbot(
+                        chatbot = gr.Chatbot(
                             height="62vh", min_height=380, sanitize_html=True, render_markdown=False,
                             allow_tags=False, group_consecutive_messages=False, show_label=False,
                             buttons=["copy_all"], feedback_options=None, elem_id="rag-chatbot",
                             placeholder=f"<strong>Ask about your documents.</strong><br>{html.escape(TAGLINE)}")
+                        show_user_messages_as_text(chatbot)
 
                         def chat(message: str, history: list[dict[str, Any]], top_k: float = settings.top_k,
                                  backend: str | None = None, documents: list[str] | None = None,
