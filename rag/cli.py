@@ -74,6 +74,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("model", help="assemble and check the default local LLM (once; cached)")
     _settings_flags(p)
+
+    p = commands.add_parser("eval", help="run evaluation suites, configurations side by side, and write a report",
+                            description="Run suites (evals/suites/*.jsonl) with several configurations, print one "
+                                        "table per suite, and write evals/reports/<UTC time>/ (and latest/). "
+                                        "Metrics: docs/METRICS.md.")
+    p.add_argument("--suite", action="append", metavar="NAME", help="suite name or .jsonl path; repeatable or "
+                   "comma-separated (default: seed and news)")
+    p.add_argument("--configs", metavar="A,B", help="configurations, comma-separated (default: all of "
+                   "default, baseline, extractive, dense, bm25, hybrid)")
+    p.add_argument("--limit", type=int, metavar="N", help="only the first N cases of each suite (quick tries)")
+    p.add_argument("--out", type=Path, metavar="DIR", help="reports folder (default: evals/reports)")
+    p.add_argument("--rerender", type=Path, metavar="RESULTS_JSON", help="only rewrite the report of an earlier "
+                   "(or interrupted) run from its results.json")
+    p.epilog = "--backend sets the generator of default and baseline (default here: llamacpp, the local LLM)."
+    _settings_flags(p)
     return parser
 
 
@@ -181,8 +196,48 @@ def cmd_model(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    import time
+    from .evaluation.report import REPORTS_DIR, summary_text, write_report, write_results
+    from .evaluation.runner import Evaluation, RunResult, parse_configs
+    from .evaluation.suites import load_suite
+    if args.rerender:
+        try:
+            run = RunResult.from_json(json.loads(args.rerender.read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError) as error:
+            raise InputError(f"cannot read {args.rerender}: {error}") from error
+        print(summary_text(run))
+        folder = write_report(run, folder=args.rerender.parent)
+        print(f"\nreport: {folder}/report.html")
+        return 0
+    if args.limit is not None and args.limit < 1:
+        raise InputError("--limit must be at least 1")
+    names = [n.strip() for arg in (args.suite or ["seed,news"]) for n in arg.split(",") if n.strip()]
+    suites = [load_suite(name).limited(args.limit) for name in names]
+    configs = parse_configs(args.configs)
+    # The default configuration is the LLM pipeline unless --backend swaps the generator.
+    evaluation = Evaluation(settings, backend=args.generator or "llamacpp")
+    progress, close = _eval_progress()
+    saved = [0.0]
+
+    def checkpoint(partial: RunResult) -> None:  # an interrupted run keeps what it answered
+        if time.monotonic() - saved[0] > 30:
+            write_results(partial, args.out or REPORTS_DIR)
+            saved[0] = time.monotonic()
+
+    try:
+        run = evaluation.run(suites, configs, progress, command=" ".join(["python -m rag", *sys.argv[1:]]),
+                             checkpoint=checkpoint)
+    finally:
+        close()
+    print(summary_text(run))
+    folder = write_report(run, args.out or REPORTS_DIR)
+    print(f"\nreport: {folder}/report.html (and report.md, results.json; copied to {folder.parent}/latest)")
+    return 0
+
+
 COMMANDS = {"ingest": cmd_ingest, "model": cmd_model, "sync": cmd_sync, "list": cmd_list, "remove": cmd_remove,
-            "search": cmd_search, "ask": cmd_ask}
+            "search": cmd_search, "ask": cmd_ask, "eval": cmd_eval}
 
 
 # ----- helpers -----------------------------------------------------------------------------
@@ -219,6 +274,29 @@ def _with_progress(run: Any) -> Any:
     finally:
         if bar is not None:
             bar.close()
+
+
+def _eval_progress() -> tuple[Any, Any]:
+    """A progress callback with one bar for cases and a passing one for embedding a corpus."""
+    from tqdm import tqdm
+    bars: dict[str, Any] = {}
+
+    def progress(done: int, total: int, what: str) -> None:
+        key = "embedding" if "embedding" in what else "cases"
+        if key not in bars and total and done < total:
+            bars[key] = tqdm(total=total, unit="chunk" if key == "embedding" else "case", file=sys.stderr, disable=None)
+        bar = bars.get(key)
+        if bar is not None:
+            bar.set_description(what, refresh=False)
+            bar.update(done - bar.n)
+            if key == "embedding" and done >= total:
+                bars.pop(key).close()
+
+    def close() -> None:
+        for bar in bars.values():
+            bar.close()
+
+    return progress, close
 
 
 def _report(report: Any) -> int:
