@@ -22,7 +22,7 @@ from .generation import make_generator
 from .generation.base import NOT_IN_CORPUS, Generator, is_decline, number_passages
 from .keyword import KeywordIndex
 from .retrieval import Filters, Retriever, keyword_index_path
-from .rewriting import ConcatenatingRewriter, Rewriter, Turn
+from .rewriting import ConcatenatingRewriter, LLMRewriter, Rewriter, Turn
 from .store import ChunkStore, open_client
 from .types import Answer, Hit
 from .verification import Verifier
@@ -111,7 +111,8 @@ class Assistant:
             keyword = KeywordIndex(keyword_index_path(settings.cache_dir, settings.chroma_url or str(settings.store_dir),
                                                       settings.collection))
         retriever = Retriever(store, embeddings, keyword, mode=settings.retriever, candidates=settings.candidates)
-        return cls(settings, store, retriever, generator or make_generator(settings, embeddings), Verifier(embeddings))
+        generator = generator or make_generator(settings, embeddings)
+        return cls(settings, store, retriever, generator, Verifier(embeddings), make_rewriter(generator))
 
     def ask(self, question: str, history: Sequence[Turn] = (), filters: Filters = Filters(), k: int | None = None) -> Answer:
         """Answer one question; the last event of ``stream``."""
@@ -196,6 +197,14 @@ class Assistant:
         timings["total"] = _ms(started)
         return Answer(question=question, text=decline_message(hits), abstained=True, citations=[], hits=hits,
                       standalone_question=standalone, timings_ms=timings, trace=trace)
+
+
+def make_rewriter(generator: Generator) -> Rewriter:
+    """Rewrite follow-ups with the generator's chat model when it has one, else the cheap way."""
+    model = getattr(generator, "model", None)
+    if model is None:
+        return ConcatenatingRewriter()
+    return LLMRewriter(model, lock=getattr(generator, "lock", None))
 
 
 def open_store(settings: Settings, embeddings: object | None = None) -> ChunkStore:

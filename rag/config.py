@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     llm_model_path: Path | None = Field(None, description="GGUF file; unset = the packaged default model.")
     llm_threads: int = Field(2, ge=1, le=256)
     llm_context: int = Field(4096, ge=512, le=131072)
-    llm_max_tokens: int = Field(300, ge=16, le=4096)
+    llm_max_tokens: int = Field(200, ge=16, le=4096)
     openai_base_url: str = "http://127.0.0.1:8000/v1"
     openai_model: str = "default"
     openai_api_key: SecretStr = SecretStr("")

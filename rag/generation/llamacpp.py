@@ -100,13 +100,17 @@ def load_chat_model(model_path: str, threads: int, context: int, max_tokens: int
     except ImportError as error:
         raise ModelError(f"llama-cpp-python is not installed ({error}); run: make setup") from error
     try:
+        # ChatLlamaCpp's defaults (n_ctx 512, n_batch 8, temperature 0.8, repeat_penalty 1.1) are
+        # wrong for grounded answers: greedy decoding, no penalty for repeating the passages' words.
         model = ChatLlamaCpp(model_path=model_path, n_ctx=context, n_threads=threads, n_batch=512,
                              max_tokens=max_tokens, temperature=0.0, top_k=1, top_p=1.0, repeat_penalty=1.0,
-                             verbose=False, streaming=True)
+                             use_mmap=True, verbose=False, streaming=True,
+                             model_kwargs={"n_threads_batch": threads})
     except Exception as error:
         raise ModelError(f"cannot load the LLM from {model_path}: {error}. If the file is damaged, delete it "
                          f"and restore it with: {RESTORE_HINT}") from error
-    # Keeps the KV state of recent prompts: the fixed instructions are not re-read each time.
+    # llama.cpp already reuses the evaluated prefix (the fixed system message) of consecutive
+    # prompts; the RAM cache adds reuse across interleaved conversations and repeated questions.
     model.client.set_cache(LlamaRAMCache(capacity_bytes=512 << 20))
     return model
 
@@ -115,11 +119,12 @@ class LocalLLMGenerator(ChatModelGenerator):
     """``ChatModelGenerator`` over llama.cpp; one generation at a time per process, because
     a llama.cpp context cannot serve two at once."""
 
-    _lock = threading.Lock()
+    # Shared by every generator over the process's one model, and by the question rewriter.
+    lock = threading.Lock()
 
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
         """Wait for the model, then stream the answer."""
-        with self._lock:
+        with self.lock:
             yield from super().stream(question, passages)
 
 
