@@ -178,11 +178,16 @@ def latency_plot(result: SuiteResult) -> bytes | None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     figure, axis = plt.subplots(figsize=(1.6 * len(data) + 3, 3.2))
     axis.boxplot(list(data.values()), showfliers=True)
     axis.set_xticks(range(1, len(data) + 1), list(data))
     axis.set_yscale("log")
+    plain = matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}")
+    axis.yaxis.set_major_formatter(plain)
+    axis.yaxis.set_minor_formatter(plain)
+    axis.tick_params(axis="y", which="minor", labelsize=7)
     axis.set_ylabel("seconds per answer (log)")
     axis.set_title(f"suite {result.suite.name}: latency of the scored turn", fontsize=11)
     axis.grid(axis="y", alpha=0.3, which="both")
