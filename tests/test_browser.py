@@ -157,7 +157,9 @@ def watched(browser: Any) -> Iterator[Watched]:
 
 def shot(page: Any, name: str, **options: Any) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), animations="disabled", **options)
+    # The answer's timing changes from run to run; hidden, so that unchanged pages give unchanged files.
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), animations="disabled", caret="hide",
+                    style=".rag-meta { visibility: hidden }", **options)
 
 
 def open_page(watched: Watched, server: Server, theme: str = "light") -> Any:

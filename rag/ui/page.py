@@ -121,7 +121,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                         chatbot = gr.Chatbot(
                             height="62vh", min_height=380, sanitize_html=True, render_markdown=False,
                             allow_tags=False, group_consecutive_messages=False, show_label=False,
-                            buttons=["copy_all"], feedback_options=None, elem_id="rag-chatbot",
+                            buttons=[], feedback_options=None, elem_id="rag-chatbot",
                             placeholder=f"<strong>Ask about your documents.</strong><br>{html.escape(TAGLINE)}")
                         show_user_messages_as_text(chatbot)
 
