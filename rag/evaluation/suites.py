@@ -22,7 +22,7 @@ SUITES_DIR = ROOT / "evals" / "suites"
 DOC_SUFFIXES = {".txt", ".md", ".markdown"}
 
 CATEGORIES = {"single-fact", "number", "date", "why", "multi-paragraph", "multi-doc",
-              "unanswerable", "false-premise", "follow-up", "injection"}
+              "unanswerable", "false-premise", "follow-up", "injection", "paraphrase"}
 UNANSWERABLE_CATEGORIES = {"unanswerable", "false-premise"}
 REQUIRED = {"id", "corpus", "answerable", "category", "facts", "doc_ids", "evidence"}
 OPTIONAL = {"question", "turns", "forbidden", "notes"}
