@@ -110,7 +110,8 @@ class Assistant:
         if settings.retriever in ("hybrid", "bm25"):
             keyword = KeywordIndex(keyword_index_path(settings.cache_dir, settings.chroma_url or str(settings.store_dir),
                                                       settings.collection))
-        retriever = Retriever(store, embeddings, keyword, mode=settings.retriever, candidates=settings.candidates)
+        retriever = Retriever(store, embeddings, keyword, mode=settings.retriever, candidates=settings.candidates,
+                              fusion=settings.fusion, dense_weight=settings.dense_weight)
         generator = generator or make_generator(settings, embeddings)
         return cls(settings, store, retriever, generator, Verifier(embeddings), make_rewriter(generator))
 

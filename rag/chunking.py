@@ -119,10 +119,18 @@ def chunk_spans(text: str, chunk_size: int, chunk_overlap: int) -> list[Span]:
     return spans
 
 
+def date_number(value: str) -> int | None:
+    """An ISO date (or datetime) as the number YYYYMMDD, or None."""
+    match = re.match(r"^(\d{4})-(\d{2})-(\d{2})", value.strip())
+    return int("".join(match.groups())) if match else None
+
+
 def chunk_document(document: SourceDocument, chunk_size: int, chunk_overlap: int) -> list[Chunk]:
     """Split a document into chunks that carry its provenance and their own offsets."""
     version = document.content_hash
     keep = {k: v for k, v in document.metadata.items() if k in ("publisher", "author", "date", "format", "path", "parent_id")}
+    if (day := date_number(str(document.metadata.get("date", "")))) is not None:
+        keep["date_num"] = day  # Chroma compares numbers only: YYYYMMDD makes date ranges filterable
     chunks = []
     repeats: dict[str, int] = {}
     for index, span in enumerate(_document_spans(document, chunk_size, chunk_overlap)):

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     retriever: RetrieverName = "hybrid"
     top_k: int = Field(5, ge=1, le=50, description="Passages shown to the generator.")
     candidates: int = Field(30, ge=1, le=500, description="Candidates per retriever before fusion.")
+    fusion: Literal["rrf", "relative"] = Field("relative", description="How hybrid search merges dense and BM25 results.")
+    dense_weight: float = Field(0.5, ge=0.0, le=1.0, description="Weight of dense search in the fusion (BM25 gets the rest).")
     min_relevance: float = Field(0.35, ge=-1.0, le=1.0, description="Decline when no retrieved sentence is this similar to the question.")
 
     # Generation

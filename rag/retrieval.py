@@ -18,6 +18,7 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.retrievers import BaseRetriever
 
+from .chunking import date_number
 from .keyword import KeywordIndex
 from .store import ChunkStore
 from .types import Chunk, Hit, content_hash
@@ -25,6 +26,7 @@ from .types import Chunk, Hit, content_hash
 log = logging.getLogger(__name__)
 
 Mode = Literal["hybrid", "dense", "bm25"]
+Fusion = Literal["rrf", "relative"]
 RRF_K = 60  # the constant of Cormack et al. (2009); damps the weight of top ranks
 
 
@@ -51,12 +53,19 @@ class Filters:
         return True
 
     def where(self) -> dict[str, Any] | None:
-        """The part of the filter that Chroma can apply itself."""
+        """The filter as a Chroma ``where`` clause, so the store applies it before ranking."""
+        clauses: list[dict[str, Any]] = []
         if len(self.doc_ids) == 1:
-            return {"doc_id": self.doc_ids[0]}
-        if self.doc_ids:
-            return {"doc_id": {"$in": list(self.doc_ids)}}
-        return None
+            clauses.append({"doc_id": self.doc_ids[0]})
+        elif self.doc_ids:
+            clauses.append({"doc_id": {"$in": list(self.doc_ids)}})
+        if self.date_from and (day := date_number(self.date_from)) is not None:
+            clauses.append({"date_num": {"$gte": day}})
+        if self.date_to and (day := date_number(self.date_to)) is not None:
+            clauses.append({"date_num": {"$lte": day}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
 def keyword_index_path(cache_dir: Path, store_key: str, collection: str) -> Path:
@@ -64,16 +73,45 @@ def keyword_index_path(cache_dir: Path, store_key: str, collection: str) -> Path
     return cache_dir / "keyword" / f"{collection}-{content_hash(store_key, length=12)}"
 
 
-def reciprocal_rank_fusion(rankings: dict[str, list[str]], k: int = RRF_K) -> list[tuple[str, float, dict[str, int]]]:
-    """Fuse ranked id lists: score = sum of 1/(k + rank); returns (id, score, ranks) best first."""
+def reciprocal_rank_fusion(rankings: dict[str, list[tuple[str, float]]], weights: dict[str, float] | None = None,
+                           k: int = RRF_K) -> list[tuple[str, float, dict[str, int]]]:
+    """Fuse ranked lists by rank: score = sum of weight/(k + rank); returns (id, score, ranks) best first."""
     scores: dict[str, float] = {}
     ranks: dict[str, dict[str, int]] = {}
-    for name, ids in rankings.items():
-        for rank, item in enumerate(ids, start=1):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+    for name, ranked in rankings.items():
+        weight = (weights or {}).get(name, 1.0)
+        for rank, (item, _) in enumerate(ranked, start=1):
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
             ranks.setdefault(item, {})[name] = rank
+    return _ordered(scores, ranks)
+
+
+def relative_score_fusion(rankings: dict[str, list[tuple[str, float]]], weights: dict[str, float] | None = None
+                          ) -> list[tuple[str, float, dict[str, int]]]:
+    """Fuse ranked lists by score: each list's scores min-max scaled to [0, 1], then a weighted
+    sum (an item missing from a list gets 0 there). Unlike RRF it keeps how much better the top
+    hit is than the rest, which is what tells a strong keyword match from a weak one."""
+    scores: dict[str, float] = {}
+    ranks: dict[str, dict[str, int]] = {}
+    for name, ranked in rankings.items():
+        if not ranked:
+            continue
+        weight = (weights or {}).get(name, 1.0)
+        values = [score for _, score in ranked]
+        low, high = min(values), max(values)
+        for rank, (item, score) in enumerate(ranked, start=1):
+            scaled = (score - low) / (high - low) if high > low else 1.0
+            scores[item] = scores.get(item, 0.0) + weight * scaled
+            ranks.setdefault(item, {})[name] = rank
+    return _ordered(scores, ranks)
+
+
+def _ordered(scores: dict[str, float], ranks: dict[str, dict[str, int]]) -> list[tuple[str, float, dict[str, int]]]:
     order = sorted(scores, key=lambda i: (-scores[i], min(ranks[i].values())))
     return [(i, scores[i], ranks[i]) for i in order]
+
+
+FUSIONS = {"rrf": reciprocal_rank_fusion, "relative": relative_score_fusion}
 
 
 def maximal_marginal_relevance(query: np.ndarray, vectors: np.ndarray, relevance_order: list[int],
@@ -107,11 +145,16 @@ class Retriever:
     """Finds the passages for a question in one corpus."""
 
     def __init__(self, store: ChunkStore, embeddings: Embeddings, keyword: KeywordIndex | None = None,
-                 mode: Mode = "hybrid", candidates: int = 30, diversity: float = 0.2) -> None:
+                 mode: Mode = "hybrid", candidates: int = 30, diversity: float = 0.2,
+                 fusion: Fusion = "relative", dense_weight: float = 0.5) -> None:
         if mode in ("hybrid", "bm25") and keyword is None:
             raise ValueError(f"retriever mode '{mode}' needs a keyword index")
+        if not 0.0 <= dense_weight <= 1.0:
+            raise ValueError(f"dense_weight must be between 0 and 1, got {dense_weight}")
         self.store, self.embeddings, self.keyword = store, embeddings, keyword
         self.mode, self.candidates, self.diversity = mode, candidates, diversity
+        self.fuse = FUSIONS[fusion]
+        self.weights = {"dense": dense_weight, "bm25": 1.0 - dense_weight}
 
     def sync_keyword_index(self) -> None:
         """Apply the store's latest committed changes to the keyword index."""
@@ -126,14 +169,14 @@ class Retriever:
         started = time.perf_counter()
         vector = np.asarray(self.embeddings.embed_query(query), dtype=np.float32)
         timings["embed_ms"] = (time.perf_counter() - started) * 1000
-        rankings: dict[str, list[str]] = {}
+        rankings: dict[str, list[tuple[str, float]]] = {}
         chunks: dict[str, Chunk] = {}
         wide = self.candidates if not filters else self.candidates * 3
 
         if self.mode in ("hybrid", "dense"):
             t = time.perf_counter()
             found = [(c, s) for c, s in self.store.dense_search(vector, wide, filters.where()) if filters.accepts(c)]
-            rankings["dense"] = [c.id for c, _ in found[:self.candidates]]
+            rankings["dense"] = [(c.id, similarity) for c, similarity in found[:self.candidates]]
             chunks.update((c.id, c) for c, _ in found)
             timings["dense_ms"] = (time.perf_counter() - t) * 1000
         if self.mode in ("hybrid", "bm25"):
@@ -141,10 +184,10 @@ class Retriever:
             self.sync_keyword_index()
             assert self.keyword is not None
             ranked = self.keyword.search(query, wide, set(filters.doc_ids) if filters.doc_ids else None)
-            rankings["bm25"] = [i for i, _ in ranked]
+            rankings["bm25"] = ranked[:self.candidates]
             timings["bm25_ms"] = (time.perf_counter() - t) * 1000
 
-        fused = reciprocal_rank_fusion(rankings)
+        fused = self.fuse(rankings, self.weights) if len(rankings) > 1 else self.fuse(rankings)
         ids = [i for i, _, _ in fused]
         t = time.perf_counter()
         # One round trip for every candidate's text and vector (BM25 gives ids only).
@@ -153,7 +196,7 @@ class Retriever:
         timings["fetch_ms"] = (time.perf_counter() - t) * 1000
         if not fused:
             if trace is not None:
-                trace.update(timings=timings, rankings=rankings)
+                trace.update(timings=timings, rankings={n: [i for i, _ in r[:10]] for n, r in rankings.items()})
             return []
         matrix = np.asarray([records[i][1] for i, _, _ in fused], dtype=np.float32)
         relevance = matrix @ vector
@@ -162,7 +205,7 @@ class Retriever:
                 for i in order]
         timings["total_ms"] = (time.perf_counter() - started) * 1000
         if trace is not None:
-            trace.update(timings=timings, rankings={n: r[:10] for n, r in rankings.items()},
+            trace.update(timings=timings, rankings={n: [i for i, _ in r[:10]] for n, r in rankings.items()},
                          dropped_as_similar=len(fused[:k]) - len([i for i in order if i < k]))
         return hits
 
