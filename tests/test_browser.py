@@ -257,6 +257,11 @@ def test_declines_and_errors_are_friendly(watched: Watched, server: Server) -> N
     assert "is not a date" in error.locator(".rag-error").inner_text()
     watched.assert_clean()
 
+    page.get_by_text("Use via API").click()  # Gradio's API page, part of the same app
+    page.get_by_text("/chat", exact=False).first.wait_for()
+    page.wait_for_timeout(1000)
+    watched.assert_clean()
+
 
 def test_upload_shows_hostile_text_as_text_and_answers_from_it(watched: Watched, server: Server,
                                                                tmp_path: Path) -> None:

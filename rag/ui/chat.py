@@ -89,7 +89,7 @@ class SearchOptions:
         if isinstance(documents, str):
             documents = [documents] if documents else []
         doc_ids = tuple(str(d) for d in (documents or [])[:MAX_FILTER_DOCUMENTS] if d)
-        start, end = _iso_date(date_from, "from"), _iso_date(date_to, "to")
+        start, end = _iso_date(date_from, "Dated from"), _iso_date(date_to, "to")
         if start and end and start > end:
             raise InputError(f"the date range is empty: {start} is after {end}")
         return cls(k=k or 0, backend=str(backend) if backend else None,
@@ -179,5 +179,5 @@ def _iso_date(value: Any, which: str) -> str | None:
     try:
         return dt.date.fromisoformat(raw).isoformat()
     except ValueError:
-        raise InputError(f"the '{which}' date {str(value)[:40]!r} is not a date; "
-                         "use the form YYYY-MM-DD, e.g. 2021-07-14") from None
+        raise InputError(f"“{which}” {str(value)[:40]!r} is not a date; use the form YYYY-MM-DD, "
+                         "e.g. 2021-07-14") from None
