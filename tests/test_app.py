@@ -93,6 +93,19 @@ def test_chat_settings_are_bounded_and_checked(client: Client, settings: dict, e
     assert any(expected in u for u in updates), updates[-1]
 
 
+def test_chat_document_and_date_filters(client: Client, seed_assistant: Assistant, tmp_path: Path) -> None:
+    [added] = Corpus(seed_assistant).add_files([_upload(
+        tmp_path, "dated.md", b"---\ndate: 2021-07-14\n---\n# Lunar Greenhouse\n\nThe lunar greenhouse grew "
+                              b"42 kilograms of potatoes in its first season.\n")])
+    assert added.ok, added.message
+    question = "How many kilograms of potatoes did the lunar greenhouse grow?"
+    lunar = next(d.doc_id for d in seed_assistant.store.list_documents() if d.title == "Lunar Greenhouse")
+    assert "42 kilograms" in client.predict(question, date_from="2021-07-01", date_to="2021-07-31", api_name="/chat")
+    assert "couldn" in client.predict(question, date_from="2022-01-01", api_name="/chat")
+    assert "42 kilograms" in client.predict(question, documents=[lunar], api_name="/chat")
+    assert "couldn" in client.predict(question, documents=[SEED_ID], api_name="/chat")
+
+
 @pytest.mark.parametrize("settings, error", [({"top_k": 99}, "greater than maximum value 10"),
                                              ({"top_k": 0}, "less than minimum value 1"),
                                              ({"backend": "no-such-backend"}, "not in the list of choices")])
