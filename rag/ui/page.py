@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import gradio as gr
 from gradio.components.chatbot import ChatbotDataMessages, TextMessage
@@ -104,8 +104,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                             top_k = gr.Slider(MIN_K, MAX_K, value=max(MIN_K, min(MAX_K, settings.top_k)), step=1,
                                               label="Passages to read (top-k)",
                                               info="More passages: broader answers, a little slower.")
+                            help_text = "; ".join(BACKEND_HELP[n] for n in backend_names if n in BACKEND_HELP)
                             backend = gr.Dropdown(backend_names, value=backends.default, label="Answering backend",
-                                                  info="; ".join(BACKEND_HELP[n] for n in backend_names if n in BACKEND_HELP))
+                                                  info=help_text)
                             # Choices arrive with the page load (after any login): the API description that
                             # Gradio shows before login would list them otherwise.
                             documents = gr.Dropdown([], value=[], multiselect=True,
@@ -127,7 +128,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
                         def chat(message: str, history: list[dict[str, Any]], top_k: float = settings.top_k,
                                  backend: str | None = None, documents: list[str] | None = None,
-                                 date_from: str | None = None, date_to: str | None = None):  # type: ignore[no-untyped-def]
+                                 date_from: str | None = None, date_to: str | None = None) -> Iterator[str]:
                             """Answer a question with citations, streamed as HTML; settings are optional."""
                             try:
                                 options = SearchOptions.parse(top_k, backend, documents, date_from, date_to)
