@@ -20,8 +20,7 @@ from .embedding import load_embeddings
 from .errors import GenerationError, InputError, RagError
 from .generation import make_generator
 from .generation.base import NOT_IN_CORPUS, Generator, is_decline, number_passages
-from .keyword import KeywordIndex
-from .retrieval import Filters, Retriever, keyword_index_path
+from .retrieval import Filters, Retriever, keyword_index_for
 from .rewriting import ConcatenatingRewriter, LLMRewriter, Rewriter, Turn
 from .store import ChunkStore, open_client
 from .types import Answer, Hit
@@ -106,10 +105,7 @@ class Assistant:
         """Build every part from configuration (models are loaded once per process)."""
         embeddings = load_embeddings(settings.embedding_model, settings.embedding_batch_size)
         store = open_store(settings, embeddings)
-        keyword = None
-        if settings.retriever in ("hybrid", "bm25"):
-            keyword = KeywordIndex(keyword_index_path(settings.cache_dir, settings.chroma_url or str(settings.store_dir),
-                                                      settings.collection))
+        keyword = keyword_index_for(settings) if settings.retriever in ("hybrid", "bm25") else None
         retriever = Retriever(store, embeddings, keyword, mode=settings.retriever, candidates=settings.candidates,
                               fusion=settings.fusion, dense_weight=settings.dense_weight)
         generator = generator or make_generator(settings, embeddings)

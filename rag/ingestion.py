@@ -25,12 +25,15 @@ from .chunking import chunk_document
 from .config import Settings
 from .errors import InputError, LoadError, StoreError
 from .loading import discover, load_source
+from .keyword import KeywordIndex
+from .retrieval import keyword_index_for
 from .store import ChunkStore
 from .types import Chunk, SourceDocument
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]  # (done, total, what) for a progress bar
+_PLAN_GROUP = 256  # documents planned per store round trip
 
 
 @dataclass
@@ -63,6 +66,7 @@ class _Plan:
     chunks: list[Chunk]
     to_embed: list[Chunk]
     to_relabel: list[Chunk]   # stored already, only their metadata changes
+    had_chunks: bool = False  # some of its chunks were stored before this run
 
 
 def passage_text(chunk: Chunk) -> str:
@@ -92,9 +96,13 @@ def writer_lock(settings: Settings, timeout_s: float = 600) -> Iterator[None]:
 class Ingestor:
     """Writes documents into one store with one embedding model."""
 
-    def __init__(self, store: ChunkStore, embeddings: Embeddings, settings: Settings) -> None:
+    def __init__(self, store: ChunkStore, embeddings: Embeddings, settings: Settings,
+                 keyword: KeywordIndex | None = None) -> None:
         # Chunk texts are embedded once: a cache in front of the model would only hold memory.
         self.store, self.embeddings, self.settings = store, getattr(embeddings, "inner", embeddings), settings
+        # The keyword index is brought up to date at the end of each ingest, incrementally, and
+        # saved, so the chat loads it from disk instead of re-reading the store.
+        self.keyword = keyword if keyword is not None else keyword_index_for(settings)
 
     def ingest_paths(self, paths: Sequence[Path | str], progress: Progress | None = None) -> IngestReport:
         """Load every supported file under ``paths`` (and every http(s) URL among them) and ingest
@@ -135,6 +143,7 @@ class Ingestor:
                     report.removed_documents.append(stored.doc_id)
             for doc_id in self.store.orphan_doc_ids():  # left by an ingest that died
                 self.store.collect_garbage(doc_id)
+            self._refresh_keyword_index()
         return report
 
     def remove(self, doc_id_or_path: str) -> int:
@@ -147,7 +156,9 @@ class Ingestor:
                       if doc_id_or_path in (d.doc_id, d.source) or d.metadata.get("path") == wanted}
             doomed |= {d.doc_id for d in stored if d.metadata.get("parent_id") in doomed}
             if doomed:
-                return sum(self.store.remove_document(doc_id) for doc_id in sorted(doomed))
+                removed = sum(self.store.remove_document(doc_id) for doc_id in sorted(doomed))
+                self._refresh_keyword_index()
+                return removed
         raise InputError(f"no document '{doc_id_or_path}' in the store; `python -m rag list` shows what is there")
 
     # ----- internals -----------------------------------------------------------------------
@@ -171,28 +182,39 @@ class Ingestor:
                 report.failed.append(error)
         return documents
 
-    def _plan(self, document: SourceDocument) -> _Plan | None:
-        chunks = chunk_document(document, self.settings.chunk_size, self.settings.chunk_overlap)
-        committed = self.store.get_document(document.doc_id, with_text=False)
-        if committed is not None and committed.version == document.content_hash:
-            return None
-        stored = self.store.chunk_ids_of(document.doc_id)
-        to_embed = [c for c in chunks if c.id not in stored]
-        to_relabel = [c for c in chunks if c.id in stored and stored[c.id] != c.doc_version]
-        return _Plan(document, chunks, to_embed, to_relabel)
+    def _plans(self, documents: Sequence[SourceDocument], report: IngestReport) -> list[_Plan]:
+        """What to embed, relabel and commit for a group of documents, in two round trips."""
+        committed = self.store.get_documents([d.doc_id for d in documents])
+        changed = []
+        for document in documents:
+            report.documents += 1
+            current = committed.get(document.doc_id)
+            if current is not None and current.version == document.content_hash:
+                report.unchanged_documents += 1
+                report.unchanged += current.chunk_count
+            else:
+                changed.append(document)
+        stored_by_doc = self.store.chunk_versions([d.doc_id for d in changed])
+        plans = []
+        for document in changed:
+            chunks = chunk_document(document, self.settings.chunk_size, self.settings.chunk_overlap)
+            stored = stored_by_doc.get(document.doc_id, {})
+            to_embed = [c for c in chunks if c.id not in stored]
+            to_relabel = [c for c in chunks if c.id in stored and stored[c.id] != c.doc_version]
+            plans.append(_Plan(document, chunks, to_embed, to_relabel, had_chunks=bool(stored)))
+            report.added += len(to_embed)
+            report.unchanged += len(chunks) - len(to_embed)
+        return plans
 
     def _ingest(self, documents: Iterable[SourceDocument], report: IngestReport, progress: Progress | None) -> None:
         plans: list[_Plan] = []
+        group: list[SourceDocument] = []
         for document in documents:
-            report.documents += 1
-            plan = self._plan(document)
-            if plan is None:
-                report.unchanged_documents += 1
-                report.unchanged += self.store.get_document(document.doc_id, with_text=False).chunk_count  # type: ignore[union-attr]
-                continue
-            plans.append(plan)
-            report.added += len(plan.to_embed)
-            report.unchanged += len(plan.chunks) - len(plan.to_embed)
+            group.append(document)
+            if len(group) >= _PLAN_GROUP:
+                plans.extend(self._plans(group, report))
+                group = []
+        plans.extend(self._plans(group, report))
         total = sum(len(p.to_embed) for p in plans)
         batch_size = max(self.settings.embedding_batch_size, 32)
         done = 0
@@ -219,6 +241,12 @@ class Ingestor:
             self._drain(pending, keep=0)
             if progress:
                 progress(done, total, "embedding")
+        if plans:
+            self._refresh_keyword_index()
+
+    def _refresh_keyword_index(self) -> None:
+        generation, versions = self.store.committed_state(max_age_s=0)
+        self.keyword.sync(versions, self.store.iter_chunks, generation)
 
     def _embed(self, chunks: Sequence[Chunk]) -> list[list[float]]:
         if not chunks:
@@ -229,10 +257,13 @@ class Ingestor:
                report: IngestReport) -> None:
         if chunks:
             self.store.write_chunks(chunks, vectors)
+        relabel = [c for plan in finished for c in plan.to_relabel]
+        if relabel:
+            self.store.relabel_chunks(relabel)
+        self.store.commit_documents([(plan.document, len(plan.chunks)) for plan in finished])
         for plan in finished:
-            if plan.to_relabel:
-                self.store.relabel_chunks(plan.to_relabel)
-            report.removed += self.store.commit_document(plan.document, len(plan.chunks))
+            if plan.had_chunks:  # only a document stored before can have chunks to drop
+                report.removed += self.store.collect_garbage(plan.document.doc_id)
 
     @staticmethod
     def _drain(pending: list[Future[None]], keep: int) -> None:

@@ -121,6 +121,9 @@ class KeywordIndex:
         with self._lock:
             if generation == self.generation:
                 return False
+            if self._saved_generation() == generation:  # another process (an ingest) did the work
+                self._load(self.path)  # type: ignore[arg-type]
+                return True
             stale = [d for d, v in self.versions.items() if versions.get(d) != v]
             missing = [d for d, v in versions.items() if self.versions.get(d) != v]
             for doc_id in stale:
@@ -227,6 +230,8 @@ class KeywordIndex:
                 (tmp / "meta.json").write_text(json.dumps({
                     "format": _FORMAT_VERSION, "k1": self.k1, "b": self.b, "generation": self.generation,
                     "vocab": self._vocab, "ids": self._ids, "docs": self._docs, "versions": self.versions}))
+                # Read by other processes to tell whether this saved state is the one they need.
+                (tmp / "generation").write_text(str(self.generation))
                 old = self.path.with_name(self.path.name + ".old")
                 if self.path.exists():
                     shutil.rmtree(old, ignore_errors=True)
@@ -236,7 +241,14 @@ class KeywordIndex:
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
 
+    def _saved_generation(self) -> str | None:
+        try:
+            return (self.path / "generation").read_text() if self.path is not None else None
+        except OSError:
+            return None
+
     def _load(self, path: Path) -> None:
+        self._rows_of_doc = {}
         meta = json.loads((path / "meta.json").read_text())
         if meta.get("format") != _FORMAT_VERSION or meta.get("k1") != self.k1 or meta.get("b") != self.b:
             raise ValueError("keyword index written with other settings")

@@ -19,6 +19,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.retrievers import BaseRetriever
 
 from .chunking import date_number
+from .config import Settings
 from .keyword import KeywordIndex
 from .store import ChunkStore
 from .types import Chunk, Hit, content_hash
@@ -71,6 +72,12 @@ class Filters:
 def keyword_index_path(cache_dir: Path, store_key: str, collection: str) -> Path:
     """Where the keyword index of one collection of one store is cached."""
     return cache_dir / "keyword" / f"{collection}-{content_hash(store_key, length=12)}"
+
+
+def keyword_index_for(settings: "Settings") -> KeywordIndex:
+    """The keyword index of the configured store and collection, loaded from its cache."""
+    return KeywordIndex(keyword_index_path(settings.cache_dir, settings.chroma_url or str(settings.store_dir.resolve()),
+                                           settings.collection))
 
 
 def reciprocal_rank_fusion(rankings: dict[str, list[tuple[str, float]]], weights: dict[str, float] | None = None,

@@ -135,6 +135,24 @@ class ChunkStore:
         text = record["documents"][0] if with_text and record.get("documents") else None
         return self._to_stored(record["ids"][0], record["metadatas"][0], text)
 
+    def get_documents(self, doc_ids: Sequence[str]) -> dict[str, StoredDocument]:
+        """Manifests of many documents in one round trip per thousand (no texts)."""
+        found: dict[str, StoredDocument] = {}
+        for start in range(0, len(doc_ids), _WRITE_BATCH):
+            record = self._call(self._documents.get, ids=list(doc_ids[start:start + _WRITE_BATCH]), include=["metadatas"])
+            for doc_id, meta in zip(record["ids"], record["metadatas"]):
+                found[doc_id] = self._to_stored(doc_id, meta)
+        return found
+
+    def chunk_versions(self, doc_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+        """doc_id -> {chunk id -> doc_version} of the stored chunks of many documents."""
+        found: dict[str, dict[str, str]] = {}
+        for start in range(0, len(doc_ids), 100):
+            group = list(doc_ids[start:start + 100])
+            for chunk_id, meta, _ in self._paged(self._chunks, {"doc_id": {"$in": group}}, ["metadatas"]):
+                found.setdefault(str(meta.get("doc_id")), {})[chunk_id] = str(meta.get("doc_version", ""))
+        return found
+
     def chunk_ids_of(self, doc_id: str) -> dict[str, str]:
         """chunk id -> doc_version of every stored chunk of a document, visible or not."""
         return {i: str(m.get("doc_version", "")) for i, m, _ in self._paged(self._chunks, {"doc_id": doc_id}, ["metadatas"])}
@@ -202,18 +220,30 @@ class ChunkStore:
             batch = chunks[start:start + _WRITE_BATCH]
             self._call(self._chunks.update, ids=[c.id for c in batch], metadatas=[c.to_metadata() for c in batch])
 
-    def commit_document(self, document: SourceDocument, chunk_count: int) -> int:
-        """Make ``document``'s current version the visible one, then drop its older chunks;
-        returns how many were dropped."""
-        meta: dict[str, Scalar] = {k: v for k, v in document.metadata.items() if v is not None}
-        meta.update(kind="document", title=document.title, source=document.source,
-                    version=document.content_hash, chunk_count=chunk_count,
-                    committed_at=time.time())
-        if document.page_starts:
-            meta["page_starts"] = ",".join(str(p) for p in document.page_starts)
-        self._call(self._documents.upsert, ids=[document.doc_id], documents=[document.text],
-                   metadatas=[meta], embeddings=[_NO_VECTOR])
+    def commit_documents(self, committed: Sequence[tuple[SourceDocument, int]]) -> None:
+        """Make each document's current version the visible one (document, chunk count), in one
+        write. Callers drop the older chunks afterwards with ``collect_garbage``."""
+        if not committed:
+            return
+        ids, texts, metas = [], [], []
+        for document, chunk_count in committed:
+            meta: dict[str, Scalar] = {k: v for k, v in document.metadata.items() if v is not None}
+            meta.update(kind="document", title=document.title, source=document.source,
+                        version=document.content_hash, chunk_count=chunk_count, committed_at=time.time())
+            if document.page_starts:
+                meta["page_starts"] = ",".join(str(p) for p in document.page_starts)
+            ids.append(document.doc_id)
+            texts.append(document.text)
+            metas.append(meta)
+        for start in range(0, len(ids), _WRITE_BATCH):
+            end = start + _WRITE_BATCH
+            self._call(self._documents.upsert, ids=ids[start:end], documents=texts[start:end],
+                       metadatas=metas[start:end], embeddings=[_NO_VECTOR] * len(ids[start:end]))
         self._bump_generation()
+
+    def commit_document(self, document: SourceDocument, chunk_count: int) -> int:
+        """Commit one document and drop its older chunks; returns how many were dropped."""
+        self.commit_documents([(document, chunk_count)])
         return self.collect_garbage(document.doc_id)
 
     def remove_document(self, doc_id: str) -> int:

@@ -58,3 +58,16 @@ def test_damaged_cache_is_rebuilt(tmp_path: Path) -> None:
     (folder / "meta.json").write_text("{not json")
     index = KeywordIndex(folder)
     assert len(index) == 0 and index.generation is None
+
+
+def test_an_index_saved_by_another_process_is_loaded_not_rebuilt(tmp_path: Path) -> None:
+    writer = KeywordIndex(tmp_path / "kw")
+    writer.sync({"d1": "v1", "d2": "v1"}, lambda ids: [c for c in CHUNKS if c.doc_id in ids], "gen1")
+    reader = KeywordIndex(tmp_path / "kw")
+    writer.sync({"d1": "v1", "d2": "v1", "d3": "v1"}, lambda ids: [c for c in CHUNKS if c.doc_id in ids], "gen2")
+
+    def must_not_fetch(ids: list[str]) -> list[Chunk]:
+        raise AssertionError(f"fetched {ids}")
+
+    assert reader.sync({"d1": "v1", "d2": "v1", "d3": "v1"}, must_not_fetch, "gen2")
+    assert reader.search("Bushfires", 1)[0][0] == "d" and reader.generation == "gen2"
