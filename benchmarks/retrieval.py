@@ -28,6 +28,7 @@ from rag.config import load_settings  # noqa: E402
 from rag.embedding import load_embeddings  # noqa: E402
 from rag.ingestion import Ingestor  # noqa: E402
 from rag.keyword import KeywordIndex  # noqa: E402
+from rag.reranking import make_reranker  # noqa: E402
 from rag.retrieval import Retriever  # noqa: E402
 from rag.rewriting import ConcatenatingRewriter  # noqa: E402
 
@@ -80,8 +81,9 @@ def score(cases: list[dict], retriever: Retriever, rerank: object | None = None)
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", default="400/80,600/100,800/150,1000/200")
-    parser.add_argument("--modes", default="dense,bm25,hybrid")
+    parser.add_argument("--sizes", default="400/80,600/100,800/150")
+    parser.add_argument("--modes", default="dense,bm25,hybrid,hybrid+rerank")
+    parser.add_argument("--rerank-at", default="600/100", help="chunking at which the reranker is measured")
     parser.add_argument("--suites", default="seed,news")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "retrieval.json")
     args = parser.parse_args()
@@ -98,8 +100,14 @@ def main() -> int:
             Ingestor(store, embeddings, settings).ingest_paths(corpora[suite])
             cases = load_cases(suite)
             for mode in args.modes.split(","):
-                keyword = KeywordIndex(data_dir / "kw") if mode != "dense" else None
-                retriever = Retriever(store, embeddings, keyword, mode=mode, candidates=settings.candidates)
+                if mode.endswith("+rerank") and size_overlap != args.rerank_at:
+                    continue  # the reranker is compared at the default chunking only: it is slow
+                base = mode.removesuffix("+rerank")
+                keyword = KeywordIndex(data_dir / "kw") if base != "dense" else None
+                reranker = make_reranker("mpnet", ROOT / ".rag" / "cache") if mode.endswith("+rerank") else None
+                retriever = Retriever(store, embeddings, keyword, mode=base, candidates=settings.candidates,  # type: ignore[arg-type]
+                                      fusion=settings.fusion, dense_weight=settings.dense_weight, reranker=reranker,
+                                      rerank_candidates=settings.rerank_candidates)
                 retriever.search("warm up", 5)
                 row = {"suite": suite, "chunk": f"{size}/{overlap}", "mode": mode, **score(cases, retriever)}
                 rows.append(row)

@@ -20,6 +20,7 @@ from .embedding import load_embeddings
 from .errors import GenerationError, InputError, RagError
 from .generation import make_generator
 from .generation.base import NOT_IN_CORPUS, Generator, is_decline, number_passages
+from .reranking import make_reranker
 from .retrieval import Filters, Retriever, keyword_index_for
 from .rewriting import ConcatenatingRewriter, LLMRewriter, Rewriter, Turn
 from .store import ChunkStore, open_client
@@ -107,7 +108,9 @@ class Assistant:
         store = open_store(settings, embeddings)
         keyword = keyword_index_for(settings) if settings.retriever in ("hybrid", "bm25") else None
         retriever = Retriever(store, embeddings, keyword, mode=settings.retriever, candidates=settings.candidates,
-                              fusion=settings.fusion, dense_weight=settings.dense_weight)
+                              fusion=settings.fusion, dense_weight=settings.dense_weight,
+                              reranker=make_reranker(settings.reranker, settings.cache_dir),
+                              rerank_candidates=settings.rerank_candidates)
         generator = generator or make_generator(settings, embeddings)
         return cls(settings, store, retriever, generator, Verifier(embeddings), make_rewriter(generator))
 

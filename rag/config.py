@@ -35,8 +35,8 @@ class Settings(BaseSettings):
     embedding_batch_size: int = Field(64, ge=1, le=4096)
 
     # Chunking (characters)
-    chunk_size: int = Field(800, ge=100, le=20000)
-    chunk_overlap: int = Field(150, ge=0)
+    chunk_size: int = Field(600, ge=100, le=20000)
+    chunk_overlap: int = Field(100, ge=0)
 
     # Retrieval
     retriever: RetrieverName = "hybrid"
@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     candidates: int = Field(30, ge=1, le=500, description="Candidates per retriever before fusion.")
     fusion: Literal["rrf", "relative"] = Field("relative", description="How hybrid search merges dense and BM25 results.")
     dense_weight: float = Field(0.5, ge=0.0, le=1.0, description="Weight of dense search in the fusion (BM25 gets the rest).")
+    reranker: str = Field("none", description="none, mpnet, cross-encoder:PATH or bi-encoder:PATH.")
+    rerank_candidates: int = Field(20, ge=2, le=200, description="Fused candidates the reranker re-scores.")
     min_relevance: float = Field(0.35, ge=-1.0, le=1.0, description="Decline when no retrieved sentence is this similar to the question.")
 
     # Generation

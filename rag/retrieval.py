@@ -21,6 +21,7 @@ from langchain_core.retrievers import BaseRetriever
 from .chunking import date_number
 from .config import Settings
 from .keyword import KeywordIndex
+from .reranking import Reranker
 from .store import ChunkStore
 from .types import Chunk, Hit, content_hash
 
@@ -153,7 +154,8 @@ class Retriever:
 
     def __init__(self, store: ChunkStore, embeddings: Embeddings, keyword: KeywordIndex | None = None,
                  mode: Mode = "hybrid", candidates: int = 30, diversity: float = 0.2,
-                 fusion: Fusion = "relative", dense_weight: float = 0.5) -> None:
+                 fusion: Fusion = "relative", dense_weight: float = 0.5,
+                 reranker: Reranker | None = None, rerank_candidates: int = 20) -> None:
         if mode in ("hybrid", "bm25") and keyword is None:
             raise ValueError(f"retriever mode '{mode}' needs a keyword index")
         if not 0.0 <= dense_weight <= 1.0:
@@ -161,6 +163,7 @@ class Retriever:
         self.store, self.embeddings, self.keyword = store, embeddings, keyword
         self.mode, self.candidates, self.diversity = mode, candidates, diversity
         self.fuse = FUSIONS[fusion]
+        self.reranker, self.rerank_candidates = reranker, rerank_candidates
         self.weights = {"dense": dense_weight, "bm25": 1.0 - dense_weight}
 
     def sync_keyword_index(self) -> None:
@@ -205,6 +208,12 @@ class Retriever:
             if trace is not None:
                 trace.update(timings=timings, rankings={n: [i for i, _ in r[:10]] for n, r in rankings.items()})
             return []
+        if self.reranker is not None:
+            t = time.perf_counter()
+            head = [Hit(chunk=records[i][0], score=s, relevance=0.0, ranks=r) for i, s, r in fused[:self.rerank_candidates]]
+            order_by_id = {h.chunk.id: n for n, h in enumerate(self.reranker.rerank(query, head))}
+            fused = sorted(fused[:self.rerank_candidates], key=lambda f: order_by_id[f[0]]) + fused[self.rerank_candidates:]
+            timings["rerank_ms"] = (time.perf_counter() - t) * 1000
         matrix = np.asarray([records[i][1] for i, _, _ in fused], dtype=np.float32)
         relevance = matrix @ vector
         order = maximal_marginal_relevance(vector, matrix, list(range(len(fused))), k, self.diversity)

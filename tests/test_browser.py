@@ -1,8 +1,8 @@
 """The chat in a real browser: Debian's Chromium driven by Playwright against a real server.
 
 Every page load is watched: a request to any host but the server's fails the test (and is
-blocked, so nothing leaves the machine). Screenshots for the README go to docs/screenshots/
-(``RAG_SCREENSHOT_DIR`` to put them elsewhere).
+blocked, so nothing leaves the machine). Screenshots go to tests/artifacts/screenshots/
+(``RAG_SCREENSHOT_DIR`` to put them elsewhere; ``make screenshots`` refreshes docs/screenshots/).
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ pytestmark = pytest.mark.browser
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-SCREENSHOTS = Path(os.environ.get("RAG_SCREENSHOT_DIR", PROJECT_ROOT / "docs" / "screenshots"))
+# Test runs write to a git-ignored folder; `make screenshots` refreshes the README's copies.
+SCREENSHOTS = Path(os.environ.get("RAG_SCREENSHOT_DIR", PROJECT_ROOT / "tests" / "artifacts" / "screenshots"))
 DESKTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 390, "height": 844}
 SEED_QUESTION = "What did Russia send Cuba and why?"

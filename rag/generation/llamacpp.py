@@ -7,6 +7,7 @@ checked, then loaded once per process and served through LangChain's ``ChatLlama
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import importlib.util
 import json
@@ -112,6 +113,9 @@ def load_chat_model(model_path: str, threads: int, context: int, max_tokens: int
     # llama.cpp already reuses the evaluated prefix (the fixed system message) of consecutive
     # prompts; the RAM cache adds reuse across interleaved conversations and repeated questions.
     model.client.set_cache(LlamaRAMCache(capacity_bytes=512 << 20))
+    # Free the model before the interpreter tears down llama_cpp's module globals; left to
+    # the garbage collector at exit it fails with a TypeError in free_model.
+    atexit.register(model.client.close)
     return model
 
 
