@@ -210,7 +210,7 @@ def make_rewriter(generator: Generator) -> Rewriter:
 def open_store(settings: Settings, embeddings: object | None = None) -> ChunkStore:
     """The configured store (embedded or server), with the configured embedding model."""
     embeddings = embeddings or load_embeddings(settings.embedding_model, settings.embedding_batch_size)
-    return ChunkStore(open_client(settings), settings.collection, embeddings)  # type: ignore[arg-type]
+    return ChunkStore(open_client(settings), settings.collection, embeddings, settings.embedding_model)  # type: ignore[arg-type]
 
 
 def _ms(since: float) -> float:

