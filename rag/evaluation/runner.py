@@ -180,6 +180,7 @@ class Evaluation:
         self.backend = backend
         self.embeddings = embeddings or load_embeddings(settings.embedding_model, settings.embedding_batch_size)
         self._generators: dict[str, Generator] = dict(generators or {})
+        self._commit: str | None = None
 
     # ----- building ----------------------------------------------------------------------
     def generator(self, name: str) -> Generator:
@@ -238,6 +239,7 @@ class Evaluation:
         Configurations without the LLM run first, so that a long run reports something early;
         ``checkpoint`` gets the partial result after every case (for saving it)."""
         started = datetime.now(timezone.utc)
+        self._commit = git_commit()   # the code that runs is the code at the start
         total = sum(len(s.cases) for s in suites) * len(configs)
         done = 0
         results = [SuiteResult(suite, {c.name: ConfigResult(c) for c in configs}) for suite in suites]
@@ -304,7 +306,7 @@ class Evaluation:
         return {"started_utc": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "finished_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "command": command, "backend": self.backend, "llm_model": Path(model).name if model else None,
-                "configs": [c.name for c in configs], "git_commit": git_commit(),
+                "configs": [c.name for c in configs], "git_commit": self._commit,
                 "settings": {"retriever": s.retriever, "top_k": s.top_k, "chunk_size": s.chunk_size,
                              "chunk_overlap": s.chunk_overlap, "min_relevance": s.min_relevance,
                              "embedding_model": s.embedding_model, "llm_max_tokens": s.llm_max_tokens},
