@@ -168,7 +168,7 @@ class Assistant:
             yield Done(self._declined(question, standalone, hits, timings, trace, started))
             return
         yield Status("verifying")
-        verified = self.verifier.verify(raw, passages)
+        verified = self.verifier.verify(raw, passages, standalone)
         trace["verdicts"] = [v.__dict__ for v in verified.verdicts]
         timings["verification"] = _ms(started) - timings["to_sources"] - timings["generation"]
         if verified.declined or not verified.citations:

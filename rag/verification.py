@@ -143,8 +143,11 @@ class Verifier:
         self.reattach_similarity = reattach_similarity
         self.max_window = max_window
 
-    def verify(self, answer: str, passages: Sequence[Passage]) -> VerifiedAnswer:
-        """Verify ``answer`` against ``passages`` and return what survives, with citations."""
+    def verify(self, answer: str, passages: Sequence[Passage], question: str = "") -> VerifiedAnswer:
+        """Verify ``answer`` against ``passages`` and return what survives, with citations.
+
+        A short answer ("President Vladimir Putin [1].") means little without its question, so
+        each sentence is also compared with the question prepended, and the closer reading counts."""
         by_number = {p.n: p for p in passages}
         sentences = [(s, *parse_markers(s)) for s in split_answer(answer)]
         sentences = [(raw, text, cited) for raw, text, cited in sentences if text and _WORD.search(text)]
@@ -157,6 +160,9 @@ class Verifier:
         unit_vectors = self._unit_vectors(units)
         claim_vectors = np.asarray(self.embeddings.embed_documents([t for _, t, _ in sentences]))
         similarity = claim_vectors @ unit_vectors.T
+        if question:
+            in_context = np.asarray(self.embeddings.embed_documents([f"{question} {t}" for _, t, _ in sentences]))
+            similarity = np.maximum(similarity, in_context @ unit_vectors.T)
 
         verdicts: list[SentenceVerdict] = []
         kept: list[tuple[str, list[_Unit]]] = []

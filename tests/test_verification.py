@@ -108,3 +108,10 @@ def test_quotes_are_verbatim_in_the_real_article(embeddings) -> None:  # type: i
 ])
 def test_decline_detection(text: str, declined: bool) -> None:
     assert is_decline(text) == declined
+
+
+def test_a_short_answer_is_judged_with_its_question(embeddings) -> None:  # type: ignore[no-untyped-def]
+    verifier = Verifier(embeddings)
+    result = verifier.verify("President Vladimir Putin [1].", passages(), question="Who ordered the delivery?")
+    assert [v.status for v in result.verdicts] == ["supported"]
+    assert "directly ordered by President Vladimir Putin" in result.citations[0].quote

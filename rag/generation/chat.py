@@ -16,14 +16,16 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from .base import NOT_IN_CORPUS, Passage
 
+# The example has no names: with "Mayor Anna Holm opened the bridge" the model answered
+# "Who ordered the delivery?" with "Mayor Anna Holm ordered the delivery".
 SYSTEM_PROMPT = f"""You answer questions using only the numbered passages the user provides.
 
 Example.
 Passages:
-[1] The Harbor Bridge opened in 1932 after six years of construction.
-[2] Mayor Anna Holm cut the ribbon at the opening ceremony.
-Question: Who opened the bridge and when?
-Answer: Mayor Anna Holm opened the bridge [2]. It opened in 1932 [1].
+[1] The harbour bridge opened in 1932 after six years of construction.
+[2] It carries six lanes of traffic and two rail tracks.
+Question: How long did construction take, and what does the bridge carry?
+Answer: Construction took six years [1]. The bridge carries six lanes of traffic and two rail tracks [2].
 Question: How much did the bridge cost?
 Answer: {NOT_IN_CORPUS}"""
 
