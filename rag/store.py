@@ -15,20 +15,24 @@ Which Chroma (``PersistentClient`` or ``HttpClient``) is chosen in ``open_client
 from __future__ import annotations
 
 import logging
+import shlex
 import threading
 import time
 import uuid
+import weakref
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import urlparse
 
 import chromadb
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import NotFoundError
 from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
 
-from .config import Settings
+from .config import PROJECT_ROOT, Settings
 from .errors import StoreError
 from .types import Chunk, Scalar, SourceDocument
 
@@ -39,11 +43,46 @@ _GENERATION_ID = "__generation__"
 _NO_VECTOR = [0.0]
 _PAGE = 5000           # records per get() page
 _WRITE_BATCH = 1000    # records per upsert()/delete() call
-REBUILD_HINT = "python -m rag ingest corpus/ (after moving the broken store aside)"
+# How to rebuild the store behind each client that ``open_client`` made (for ChunkStore's errors).
+_rebuild_hints: "weakref.WeakKeyDictionary[Any, tuple[str, str]]" = weakref.WeakKeyDictionary()
+_GENERIC_HINT = "move the store folder aside and ingest your documents again: .venv/bin/python -m rag ingest corpus/"
+
+
+def rebuild_hint(settings: Settings) -> str:
+    """The exact commands that rebuild the configured store from the documents it was built from."""
+    sources = [settings.corpus_dir]
+    uploads = settings.data_dir / "uploads"  # files added in the chat's Documents tab
+    if uploads.is_dir() and any(uploads.iterdir()):
+        sources.append(uploads)
+    ingest = ".venv/bin/python -m rag ingest " + " ".join(_shown(p, PROJECT_ROOT) for p in sources)
+    if settings.collection != "corpus":
+        ingest += f" --collection {shlex.quote(settings.collection)}"
+    if settings.chroma_url:
+        return (f"if the server's data is damaged, restart it on an empty --path, then rebuild the collection: "
+                f"cd {shlex.quote(str(PROJECT_ROOT))} && {ingest} --chroma-url {shlex.quote(settings.chroma_url)}")
+    if settings.data_dir.resolve() != (PROJECT_ROOT / ".rag").resolve():
+        ingest += f" --data-dir {_shown(settings.data_dir, PROJECT_ROOT)}"
+    store = settings.store_dir
+    aside = store.with_name(f"{store.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
+    return (f"move it aside and build it again: cd {shlex.quote(str(PROJECT_ROOT))} && "
+            f"mv {_shown(store, PROJECT_ROOT)} {_shown(aside, PROJECT_ROOT)} && {ingest}")
+
+
+def _shown(path: Path, root: Path) -> str:
+    """A path as a command line shows it: relative to ``root`` when inside it, quoted if need be."""
+    path = path.absolute()
+    try:
+        shown = str(path.relative_to(root))
+    except ValueError:
+        shown = str(path)
+    return shlex.quote(shown)
 
 
 def open_client(settings: Settings) -> chromadb.ClientAPI:
-    """The Chroma client chosen by configuration: a server when ``chroma_url`` is set."""
+    """The Chroma client chosen by configuration: a server when ``chroma_url`` is set.
+
+    The collections of ``settings.collection`` are checked by reading one record and one nearest
+    neighbour, so a damaged store is reported here, at start, with how to rebuild it."""
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     if settings.chroma_url:
         url = urlparse(settings.chroma_url)
@@ -56,13 +95,42 @@ def open_client(settings: Settings) -> chromadb.ClientAPI:
         except Exception as error:
             raise StoreError(f"cannot reach the Chroma server at {settings.chroma_url}: {error}. "
                              f"Start one with: chroma run --path DIR --host 127.0.0.1 --port {url.port or 8000}") from error
-        return client
-    settings.store_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        return chromadb.PersistentClient(path=str(settings.store_dir), settings=chroma_settings)
-    except Exception as error:
-        raise StoreError(f"the store at {settings.store_dir} cannot be opened ({error}); "
-                         f"it may be corrupt. Rebuild it: {REBUILD_HINT}") from error
+        where = f"the Chroma server at {settings.chroma_url}"
+    else:
+        store = settings.store_dir
+        where = f"the store at {store}"
+        try:
+            store.mkdir(parents=True, exist_ok=True)
+            if not store.is_dir():
+                raise NotADirectoryError(f"{store} is not a folder")
+            client = chromadb.PersistentClient(path=str(store), settings=chroma_settings)
+        except Exception as error:
+            raise StoreError(f"{where} cannot be opened ({_describe(error)}); it may be damaged or unreadable. "
+                             f"To rebuild it, {rebuild_hint(settings)}") from error
+    _check_collections(client, settings, where)
+    _rebuild_hints[client] = (where, rebuild_hint(settings))
+    return client
+
+
+def _check_collections(client: chromadb.ClientAPI, settings: Settings, where: str) -> None:
+    """Read one record (with its vector) and search once in each collection of the corpus."""
+    for name in (settings.collection, f"{settings.collection}-documents"):
+        try:
+            try:
+                collection = client.get_collection(name)
+            except NotFoundError:
+                continue  # a new store: nothing to check yet
+            collection.count()
+            sample = collection.get(limit=1, include=["embeddings"])
+            if sample["ids"]:
+                collection.query(query_embeddings=[sample["embeddings"][0]], n_results=1, include=["distances"])
+        except Exception as error:
+            raise StoreError(f"{where} is damaged: reading collection '{name}' failed ({_describe(error)}). "
+                             f"To rebuild it, {rebuild_hint(settings)}") from error
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
 
 
 @dataclass(frozen=True)
@@ -85,6 +153,7 @@ class ChunkStore:
                  embedding_model: str | None = None) -> None:
         self.name = name
         self.embeddings = embeddings
+        self._where, self._rebuild_hint = _rebuild_hints.get(client, ("the vector store", _GENERIC_HINT))
         try:
             # LangChain's wrapper serves dense search; raw collections serve bookkeeping.
             self.vectors = Chroma(client=client, collection_name=name, embedding_function=embeddings,
@@ -92,7 +161,8 @@ class ChunkStore:
             self._chunks = client.get_collection(name)
             self._documents = client.get_or_create_collection(f"{name}-documents")
         except Exception as error:
-            raise StoreError(f"cannot open collection '{name}': {error}. Rebuild it: {REBUILD_HINT}") from error
+            raise StoreError(f"cannot open collection '{name}' in {self._where} ({_describe(error)}). "
+                             f"To rebuild it, {self._rebuild_hint}") from error
         if embedding_model is not None:
             self._check_embedding_model(embedding_model)
         self._lock = threading.Lock()
@@ -317,5 +387,14 @@ class ChunkStore:
         except StoreError:
             raise
         except Exception as error:
-            raise StoreError(f"the vector store failed ({type(error).__name__}: {error}). "
-                             f"If this persists, the store may be corrupt: {REBUILD_HINT}") from error
+            if getattr(method, "__name__", "") in _WRITES:
+                raise StoreError(
+                    f"could not write to {self._where} ({_describe(error)}). If the disk is full, free some space "
+                    "and run the command again: documents committed before the failure are kept, and the rerun "
+                    f"reuses what was written. If it keeps failing, the store may be damaged; to rebuild it, "
+                    f"{self._rebuild_hint}") from error
+            raise StoreError(f"{self._where} failed ({_describe(error)}). If this persists, the store may be "
+                             f"damaged; to rebuild it, {self._rebuild_hint}") from error
+
+
+_WRITES = frozenset({"add", "upsert", "update", "delete", "modify"})
