@@ -151,6 +151,11 @@ class Verifier:
         by_number = {p.n: p for p in passages}
         sentences = [(s, *parse_markers(s)) for s in split_answer(answer)]
         sentences = [(raw, text, cited) for raw, text, cited in sentences if text and _WORD.search(text)]
+        # A sentence said twice is said once.
+        unique: dict[str, tuple[str, str, tuple[int, ...]]] = {}
+        for raw, text, cited in sentences:
+            unique.setdefault(" ".join(text.lower().split()), (raw, text, cited))
+        sentences = list(unique.values())
         if not sentences:
             return VerifiedAnswer(text="", citations=[], declined=True)
         units = self._units(passages)

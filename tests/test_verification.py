@@ -115,3 +115,9 @@ def test_a_short_answer_is_judged_with_its_question(embeddings) -> None:  # type
     result = verifier.verify("President Vladimir Putin [1].", passages(), question="Who ordered the delivery?")
     assert [v.status for v in result.verdicts] == ["supported"]
     assert "directly ordered by President Vladimir Putin" in result.citations[0].quote
+
+
+def test_a_repeated_sentence_is_kept_once(embeddings) -> None:  # type: ignore[no-untyped-def]
+    answer = "Russia sent nearly 100 tons of humanitarian aid to Cuba [1]. Russia sent nearly 100 tons of humanitarian aid to Cuba [1]."
+    result = Verifier(embeddings).verify(answer, passages())
+    assert result.text.count("100 tons") == 1 and len(result.citations) == 1

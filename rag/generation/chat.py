@@ -9,6 +9,7 @@ evaluated state between questions and only the passages and question are read ea
 
 from __future__ import annotations
 
+import re
 from typing import Iterator, Sequence
 
 from langchain_core.language_models import BaseChatModel
@@ -43,6 +44,10 @@ Instructions:
 Question: {question}"""
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])(?:\s*\[\d+(?:\s*,\s*\d+)*\])*\s+")
+_MARKERS = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
+
+
 def format_passages(passages: Sequence[Passage]) -> str:
     """Passages as the model sees them: number, then the text on one line."""
     return "\n\n".join(f"[{p.n}] {' '.join(p.chunk.text.split())}" for p in passages)
@@ -63,9 +68,20 @@ class ChatModelGenerator:
         self.name = name
 
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
-        """Yield the model's answer as it is written."""
+        """Yield the model's answer as it is written; stop when it starts repeating itself."""
+        written = ""
+        sentence_start = 0
+        seen: set[str] = set()
         for chunk in self.model.stream(build_messages(question, passages)):
             text = chunk.content if isinstance(chunk.content, str) else "".join(
                 part.get("text", "") for part in chunk.content if isinstance(part, dict))
-            if text:
-                yield text
+            if not text:
+                continue
+            written += text
+            yield text
+            for end in _SENTENCE_END.finditer(written, sentence_start):
+                key = " ".join(_MARKERS.sub("", written[sentence_start:end.start()]).lower().split())
+                sentence_start = end.end()
+                if key in seen:
+                    return  # greedy decoding of a small model can loop forever on one sentence
+                seen.add(key)
