@@ -3,10 +3,16 @@
 Search settings come from the page with every request and are bounded here, so an API caller
 cannot ask for more than the page allows. Each generation backend gets its own ``Assistant``
 (sharing the store, retriever and verifier), so one user's choice never changes another's.
+
+The chat's events have no concurrency limit of their own (the page sets none): answers from a
+backend that writes one at a time (the local LLM; its generator has a ``lock``) wait on that lock
+and nowhere else, so a slow answer never holds up an extractive one. ``Backends.admit`` bounds how
+many may wait, so that waiting answers never take all of Gradio's workers from the rest.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import importlib.util
 import logging
@@ -16,7 +22,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from ..assistant import Assistant, Done, Sources, Status, Token
-from ..errors import InputError, RagError
+from ..errors import GenerationError, InputError, RagError
 from ..generation import BACKENDS, make_generator
 from ..retrieval import Filters
 from ..rewriting import Turn
@@ -26,16 +32,21 @@ log = logging.getLogger(__name__)
 
 MIN_K, MAX_K = 1, 10
 MAX_FILTER_DOCUMENTS = 200
+# Answers admitted at once per one-at-a-time backend: one writes, the rest wait their turn. With
+# about 10 s per LLM answer, the last admitted waits under three minutes; more are turned away.
+MAX_WAITING = 16
 
 
 class Backends:
     """One ``Assistant`` per generation backend, built on first use and kept for the process."""
 
-    def __init__(self, assistant: Assistant) -> None:
+    def __init__(self, assistant: Assistant, max_waiting: int = MAX_WAITING) -> None:
         self.default = assistant.generator.name
         self._assistants = {self.default: assistant}
         self._base = assistant
         self._lock = threading.Lock()
+        self.max_waiting = max_waiting
+        self._places: dict[str, threading.BoundedSemaphore] = {}
 
     def available(self) -> list[str]:
         """The backends this installation can use: the configured one, extractive, and the local
@@ -58,6 +69,9 @@ class Backends:
     def get(self, name: str | None) -> Assistant:
         """The assistant answering with backend ``name`` (the default one when empty)."""
         name = name or self.default
+        ready = self._assistants.get(name)
+        if ready is not None:  # no lock: loading another backend's model must not hold this one up
+            return ready
         if name not in self.available():
             raise InputError(f"the '{name}' backend is not available here; choose one of {', '.join(self.available())}")
         with self._lock:
@@ -68,6 +82,27 @@ class Backends:
                 self._assistants[name] = Assistant(settings, base.store, base.retriever, generator,
                                                    base.verifier, base.rewriter)
             return self._assistants[name]
+
+    @contextlib.contextmanager
+    def admit(self, name: str | None) -> Iterator[Assistant]:
+        """The assistant for ``name``, holding one of its places while the answer is written.
+
+        A backend that answers one at a time has ``max_waiting`` places; when all are taken the
+        answer is refused at once (GenerationError) instead of waiting without end."""
+        assistant = self.get(name)
+        if getattr(assistant.generator, "lock", None) is None:
+            yield assistant
+            return
+        name = assistant.generator.name
+        with self._lock:
+            places = self._places.setdefault(name, threading.BoundedSemaphore(self.max_waiting))
+        if not places.acquire(blocking=False):
+            raise GenerationError(f"the '{name}' backend is busy with {self.max_waiting} answers already. Ask "
+                                  "again in a minute, or choose the extractive backend, which answers at once")
+        try:
+            yield assistant
+        finally:
+            places.release()
 
 
 @dataclass(frozen=True)
@@ -106,21 +141,21 @@ def respond(backends: Backends, message: str, history: Sequence[dict[str, Any]],
         name = options.backend or backends.default
         if not backends.is_loaded(name):
             yield render.render_status("loading")
-        assistant = backends.get(name)
-        found = ""
-        draft = ""
-        for event in assistant.stream(message, history_turns(history), options.filters, options.k or None):
-            if isinstance(event, Status):
-                yield render.render_status(event.stage, found + (render.render_draft("", draft) if draft else ""))
-            elif isinstance(event, Sources):
-                found = render.render_hits(event.hits)
-                yield render.render_status("writing", found)
-            elif isinstance(event, Token):
-                draft += event.text
-                yield render.render_status("writing", render.render_draft(found, draft))
-            elif isinstance(event, Done):
-                documents = {c.doc_id: _document_text(assistant, c.doc_id) for c in event.answer.citations}
-                yield render.render_answer(event.answer, documents, meta=_meta(event.answer, assistant))
+        with backends.admit(name) as assistant:
+            found = ""
+            draft = ""
+            for event in assistant.stream(message, history_turns(history), options.filters, options.k or None):
+                if isinstance(event, Status):
+                    yield render.render_status(event.stage, found + (render.render_draft("", draft) if draft else ""))
+                elif isinstance(event, Sources):
+                    found = render.render_hits(event.hits)
+                    yield render.render_status("writing", found)
+                elif isinstance(event, Token):
+                    draft += event.text
+                    yield render.render_status("writing", render.render_draft(found, draft))
+                elif isinstance(event, Done):
+                    documents = {c.doc_id: _document_text(assistant, c.doc_id) for c in event.answer.citations}
+                    yield render.render_answer(event.answer, documents, meta=_meta(event.answer, assistant))
     except InputError as error:
         yield render.render_error(str(error))
     except RagError as error:

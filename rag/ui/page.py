@@ -143,7 +143,10 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                             textbox=gr.Textbox(placeholder="Ask a question about the documents…",
                                                show_label=False, autofocus=True, max_lines=6, elem_id="rag-question",
                                                submit_btn=True, stop_btn=True),
-                            api_name="chat", fill_height=False, save_history=False, autofocus=True)
+                            api_name="chat", fill_height=False, save_history=False, autofocus=True,
+                            # No limit per event: a backend that answers one at a time queues its
+                            # answers itself (Backends.admit), so they never hold up other answers.
+                            concurrency_limit=None)
                 new_chat.click(lambda: ([], []), None, [interface.chatbot, interface.chatbot_state],
                                api_visibility="private", queue=False)
 
@@ -199,9 +202,10 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         def ask(question: str) -> dict:
             """Answer one question; returns the same JSON object as ``python -m rag ask --json``."""
             try:
-                return assistant.ask(question).to_json()
+                with backends.admit(None) as default:
+                    return default.ask(question).to_json()
             except RagError as error:
                 raise gr.Error(str(error)) from error
 
-        gr.api(ask, api_name="ask")
+        gr.api(ask, api_name="ask", concurrency_limit=None)
     return app
