@@ -93,8 +93,10 @@ def test_a_query_killed_midway_leaves_the_store_as_it_was(seed_settings: Setting
 FILLER_SCRIPT = """
 import sys
 import numpy as np
+from rag.chunking import chunk_document
 from rag.config import load_settings
 from rag.store import ChunkStore, open_client
+from rag.types import SourceDocument
 
 store = ChunkStore(open_client(load_settings(data_dir=sys.argv[1])), "corpus", None)
 rng = np.random.default_rng(7)
@@ -187,32 +189,22 @@ def assert_rebuild_message(text: str, settings: Settings) -> None:
     assert f".venv/bin/python -m rag ingest corpus --data-dir {settings.data_dir}" in text, text
 
 
+# Each damaged store is opened in a fresh process, as a user meets it: the Chroma library keeps
+# per-process caches keyed by collection id, and every copy here shares the large store's ids.
 @pytest.mark.parametrize("how", DAMAGE)
-def test_a_damaged_store_is_found_at_start_with_how_to_rebuild_it(
-        large_store: Path, tmp_path: Path, how: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_damaged_store_is_found_at_start_with_how_to_rebuild_it(large_store: Path, tmp_path: Path, how: str) -> None:
     settings = damaged_copy(large_store, tmp_path, how)
-    with pytest.raises(StoreError) as raised:
-        Assistant.from_settings(settings)
-    assert_rebuild_message(str(raised.value), settings)
-    assert main(["ask", QUESTION, "--data-dir", str(settings.data_dir)]) == 1
-    assert_rebuild_message(capsys.readouterr().err, settings)
-
-
-def test_the_chat_refuses_to_start_on_a_damaged_store(large_store: Path, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
-    settings = damaged_copy(large_store, tmp_path, "truncated-vector-index")
-    monkeypatch.setenv("RAG_DATA_DIR", str(settings.data_dir))
-    assert app_module.main(["--port", str(free_port())]) == 1
-    assert_rebuild_message(capsys.readouterr().err, settings)
+    done = run("-m", "rag", "ask", QUESTION, "--data-dir", str(settings.data_dir), timeout=300)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert_rebuild_message(done.stderr, settings)
+    assert done.stderr.strip().startswith("error:") or "\nerror: " in done.stderr
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("command", [["-m", "rag", "ask", QUESTION], ["app.py"]], ids=["rag-ask", "app"])
-def test_a_damaged_store_stops_a_real_process_with_a_message_not_a_traceback(
-        large_store: Path, tmp_path: Path, command: list[str]) -> None:
-    settings = damaged_copy(large_store, tmp_path, "garbage-sqlite")
-    done = run(*command, env={**environment(), "RAG_DATA_DIR": str(settings.data_dir), "RAG_PORT": str(free_port())},
+@pytest.mark.parametrize("how", ["garbage-sqlite", "truncated-vector-index"])
+def test_the_chat_refuses_to_start_on_a_damaged_store(large_store: Path, tmp_path: Path, how: str) -> None:
+    settings = damaged_copy(large_store, tmp_path, how)
+    done = run("app.py", env={**environment(), "RAG_DATA_DIR": str(settings.data_dir), "RAG_PORT": str(free_port())},
                timeout=300)
     assert done.returncode == 1, done.stdout + done.stderr
     assert_rebuild_message(done.stderr, settings)
