@@ -27,6 +27,9 @@ from .types import Citation
 
 MARKER = re.compile(r"\s*\[(\d+(?:\s*(?:,|;|and|-|–)\s*\d+)*)\]")
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+# "1 million" and "1,000,000" are one number: a scale word after a number multiplies it.
+_SCALE_AFTER = re.compile(r"\s*(thousand|million|billion|trillion)\b", re.IGNORECASE)
+_SCALES = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*[\w]")
 _WORD = re.compile(r"[\w]+")
 # Capitalised words that are not names: sentence starters, pronouns, number words.
@@ -112,12 +115,36 @@ def required_terms(sentence: str) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(numbers)), list(dict.fromkeys(names))
 
 
+def _numbers_in(text: str) -> set[str]:
+    """Every number of ``text`` without separators, also at its scale ("1 million" -> 1000000)."""
+    return {form for forms in _number_forms(text) for form in forms}
+
+
+def _number_forms(text: str) -> list[set[str]]:
+    """Each number of ``text`` with the forms it may take: as written, and scaled by a word after it."""
+    forms: list[set[str]] = []
+    for match in _NUMBER.finditer(text):
+        written = match.group().replace(",", "").rstrip(".")
+        scale = _SCALE_AFTER.match(text, match.end())
+        scaled = {_scaled(written, scale.group(1))} if scale else set()
+        forms.append({written} | scaled - {""})
+    return forms
+
+
+def _scaled(written: str, scale: str) -> str:
+    try:
+        value = float(written) * _SCALES[scale.lower()]
+    except ValueError:
+        return ""
+    return str(int(value)) if value.is_integer() else ""
+
+
 def missing_terms(sentence: str, passage_text: str) -> list[str]:
     """Numbers and names of the sentence that the passage lacks."""
-    numbers, names = required_terms(sentence)
-    passage_numbers = {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(passage_text)}
+    _, names = required_terms(sentence)
+    passage_numbers = _numbers_in(passage_text)
+    missing = list(dict.fromkeys(min(forms, key=len) for forms in _number_forms(sentence) if not forms & passage_numbers))
     words = {w.lower() for w in _WORD.findall(passage_text)}
-    missing = [n for n in numbers if n not in passage_numbers]
     for name in names:
         parts = [p.lower() for p in _WORD.findall(name)]
         if not all(_word_present(p, words) for p in parts):
@@ -222,8 +249,10 @@ class Verifier:
 
     def _support(self, text: str, allowed: tuple[int, ...], units: list[_Unit], scores: np.ndarray,
                  threshold: float) -> tuple[list[_Unit], float] | None:
-        """The best quotable unit per allowed passage that supports ``text``, or None."""
+        """The closest quotable unit of the allowed passages that holds every name and number of
+        ``text`` (or two units that hold them together), or None."""
         best_by_passage: dict[int, tuple[float, _Unit]] = {}
+        best_whole: tuple[float, _Unit] | None = None
         for index, unit in enumerate(units):
             if unit.passage not in allowed:
                 continue
@@ -231,11 +260,15 @@ class Verifier:
             score = float(scores[index]) - 0.02 * (unit.text.count(" ") > 60)
             if unit.passage not in best_by_passage or score > best_by_passage[unit.passage][0]:
                 best_by_passage[unit.passage] = (score, unit)
-        candidates = sorted(best_by_passage.values(), key=lambda pair: -pair[0])
+            # The closest unit is not always the one holding every name and number ("ordered by
+            # Putin" vs "... relief to Cuba"): look at every unit that says it closely enough.
+            closer = best_whole is None or score > best_whole[0]
+            if score >= threshold and closer and not missing_terms(text, unit.text):
+                best_whole = (score, unit)
         # One passage that holds every name and number, and says it closely enough.
-        for score, unit in candidates:
-            if score >= threshold and not missing_terms(text, unit.text):
-                return [unit], score
+        if best_whole is not None:
+            return [best_whole[1]], best_whole[0]
+        candidates = sorted(best_by_passage.values(), key=lambda pair: -pair[0])
         # Or two cited passages that together hold the names and numbers (a sentence joining two facts).
         if len(candidates) >= 2 and len(allowed) >= 2:
             (s1, u1), (s2, u2) = candidates[0], candidates[1]

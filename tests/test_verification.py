@@ -4,7 +4,7 @@ import pytest
 
 from rag.generation.base import is_decline, number_passages
 from rag.types import Chunk
-from rag.verification import Verifier, parse_markers, required_terms, split_answer
+from rag.verification import Verifier, missing_terms, parse_markers, required_terms, split_answer
 
 from .conftest import seed_text
 
@@ -40,6 +40,18 @@ def test_split_answer_keeps_markers_after_full_stop_with_their_sentence() -> Non
     assert split_answer("Russia sent aid. [1] Putin ordered it. [1][2]") == ["Russia sent aid [1].", "Putin ordered it [1][2]."]
 
 
+@pytest.mark.parametrize("sentence, passage, missing", [
+    ("It carried 1,000,000 masks.", "more than 1 million masks", []),
+    ("It carried 1 million masks.", "more than 1,000,000 masks", []),
+    ("It carried 2 million masks.", "more than 1 million masks", ["2"]),
+    ("A 38 million euro loan.", "a loan of 38,000,000 euro", []),
+    ("Putin went in 2019.", "In 2019 Putin went", []),
+    ("Putin went in 2020.", "In 2019 Putin went", ["2020"]),
+])
+def test_numbers_match_at_any_scale(sentence: str, passage: str, missing: list[str]) -> None:
+    assert missing_terms(sentence, passage) == missing
+
+
 def test_required_terms() -> None:
     numbers, names = required_terms("In 2019 Putin approved a 38 million euro loan for Cuba's army of 1,000.")
     assert numbers == ["2019", "38", "1000"]
@@ -54,6 +66,8 @@ CASES = [
     ("The cargo included food and more than 1 million medical masks [1].", ["reattached"], ["1 million medical masks"], False),
     # uncited but clearly supported: attached
     ("Putin ordered the delivery directly.", ["reattached"], ["directly ordered by President Vladimir Putin"], False),
+    # the same number at another scale ("1,000,000" for "1 million"): supported
+    ("The cargo included 1,000,000 medical masks [2].", ["supported"], ["1 million medical masks"], False),
     # a number the passage does not have: removed
     ("Russia sent 500 tons of gold to Cuba [1].", ["unsupported"], [], True),
     # a marker out of range only: removed
