@@ -7,7 +7,7 @@
 Each gated metric of each configuration on the quick suite gets a minimum one case below
 the measured score (a mean metric: 1/n below), quote validity stays at its measured value
 (verbatim quotes are a guarantee, not a tendency), and p95 latency gets a maximum of three
-times the measured value (machines differ). Read docs/METRICS.md before lowering anything.
+times the measured value, at least 2 s (machines differ). Read docs/METRICS.md before lowering anything.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ GATED = ("hit@5", "mrr", "fact_accuracy", "citation_precision", "citation_recall
          "decline_accuracy", "decline_recall", "injection_resistance")
 EXACT = ("quote_validity",)
 LATENCY_FACTOR = 3.0
+LATENCY_FLOOR_MS = 2000.0
 
 
 def proposed_limits(scores: dict, generates: bool) -> dict:
@@ -43,7 +44,8 @@ def proposed_limits(scores: dict, generates: bool) -> dict:
     limits: dict = {"min": minimum, "max": {}}
     p95 = scores.get("latency_p95")
     if generates and p95 and p95["value"]:
-        limits["max"]["latency_p95"] = round(p95["value"] * LATENCY_FACTOR, -2)
+        # Three times the measured p95, and at least 2 s: sub-second latencies jitter most between machines.
+        limits["max"]["latency_p95"] = max(round(p95["value"] * LATENCY_FACTOR, -2), LATENCY_FLOOR_MS)
     return limits
 
 
@@ -61,7 +63,15 @@ def main(argv: list[str]) -> int:
                 continue
             for name, config in suite["configs"].items():
                 if name in current["configs"]:
-                    current["configs"][name] = proposed_limits(config["scores"], config["generates"])
+                    # A gate that runs the first `cases` of the suite takes its limits from a run of as many.
+                    cases = current["configs"][name].get("cases")
+                    if cases is not None and len(config["records"]) != cases:
+                        print(f"{path}: {name} answered {len(config['records'])} cases; its gate runs {cases} "
+                              f"(python -m rag eval --suite {current['suite']} --configs {name} --limit {cases})",
+                              file=sys.stderr)
+                        return 1
+                    current["configs"][name] = {**({"cases": cases} if cases else {}),
+                                                **proposed_limits(config["scores"], config["generates"])}
                     sources.append(f"{name}: {path.parent.relative_to(ROOT) if path.is_relative_to(ROOT) else path}"
                                    f" ({data['meta'].get('started_utc')}, commit {data['meta'].get('git_commit')})")
     if not sources:

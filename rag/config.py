@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     min_relevance: float = Field(0.35, ge=-1.0, le=1.0, description="Decline when no retrieved sentence is this similar to the question.")
 
     # Generation
-    generator: GeneratorName = "extractive"
+    generator: GeneratorName = Field("llamacpp", description="Answer backend: llamacpp (local LLM), extractive or openai.")
     llm_model_path: Path | None = Field(None, description="GGUF file; unset = the packaged default model.")
     llm_threads: int = Field(2, ge=1, le=256)
     llm_context: int = Field(4096, ge=512, le=131072)

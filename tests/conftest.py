@@ -31,6 +31,8 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         if key.startswith("RAG_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("RAG_DATA_DIR", str(tmp_path / "data"))
+    # The default backend is the local LLM (seconds an answer); tests that need it ask for it.
+    monkeypatch.setenv("RAG_GENERATOR", "extractive")
     # The assembled LLM is large: share the project's cached copy instead of rebuilding it.
     monkeypatch.setenv("RAG_LLM_MODEL_PATH", str(default_llm_path()))
 
