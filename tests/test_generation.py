@@ -59,6 +59,13 @@ def test_openai_backend_reports_an_unreachable_server(seed_settings) -> None:  #
         Assistant.from_settings(settings).ask("What did Russia send Cuba and why?")
 
 
+@pytest.fixture
+def store_mode() -> str:
+    """A backend writes from the passages it is given, whatever store they came from: the
+    store-mode matrix runs elsewhere, and each LLM answer here costs ~20 s."""
+    return "embedded"
+
+
 @pytest.fixture(scope="module")
 def openai_server() -> Iterator[str]:
     """llama-cpp-python's OpenAI-compatible server with the default model, on loopback."""

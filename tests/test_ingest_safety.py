@@ -34,11 +34,13 @@ WORDS = "harbour ferry council budget storm bridge library station rainfall pier
 # Run in a fresh process: a reader that never saw the writers' caches, as a user's next command is.
 SNAPSHOT_SCRIPT = """
 import json, sys
-from rag.assistant import open_store
 from rag.config import load_settings
+from rag.store import ChunkStore, open_client
 out = []
 for data_dir in sys.argv[1:]:
-    store = open_store(load_settings(data_dir=data_dir))
+    settings = load_settings(data_dir=data_dir)
+    # Reading records needs no embedding model (and loading one would cost ~10 s a snapshot).
+    store = ChunkStore(open_client(settings), settings.collection, None)
     documents = {d.doc_id: [d.version, d.chunk_count, d.title] for d in store.list_documents()}
     chunks = {c.id: c for c in store.iter_chunks()}
     vectors = {c.id: v for c, v in store.get_chunks(list(chunks), with_embeddings=True)}
