@@ -85,9 +85,11 @@ def main() -> int:
     parser.add_argument("--modes", default="dense,bm25,hybrid,hybrid+rerank")
     parser.add_argument("--rerank-at", default="600/100", help="chunking at which the reranker is measured")
     parser.add_argument("--suites", default="seed,news")
+    parser.add_argument("--embedding-model", default="all-MiniLM-L6-v2",
+                        help="e.g. all-MiniLM-L6-v2-int8, to compare the int8 encoder with the default one")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "retrieval.json")
     args = parser.parse_args()
-    embeddings = load_embeddings()
+    embeddings = load_embeddings(args.embedding_model)
     corpora = {"seed": [ROOT / "corpus", ROOT / "evals" / "corpora" / "injection"],
                "news": [ROOT / "corpus", ROOT / "evals" / "corpora" / "news"]}
     rows = []
@@ -95,9 +97,12 @@ def main() -> int:
         size, overlap = (int(x) for x in size_overlap.split("/"))
         for suite in args.suites.split(","):
             data_dir = Path(tempfile.mkdtemp(prefix="rag-retrieval-"))
-            settings = load_settings(data_dir=data_dir, chunk_size=size, chunk_overlap=overlap, generator="extractive")
+            settings = load_settings(data_dir=data_dir, chunk_size=size, chunk_overlap=overlap, generator="extractive",
+                                     embedding_model=args.embedding_model)
             store = open_store(settings, embeddings)
-            Ingestor(store, embeddings, settings).ingest_paths(corpora[suite])
+            started = time.perf_counter()
+            ingested = Ingestor(store, embeddings, settings).ingest_paths(corpora[suite])
+            ingest_s = round(time.perf_counter() - started, 1)
             cases = load_cases(suite)
             for mode in args.modes.split(","):
                 if mode.endswith("+rerank") and size_overlap != args.rerank_at:
@@ -109,7 +114,8 @@ def main() -> int:
                                       fusion=settings.fusion, dense_weight=settings.dense_weight, reranker=reranker,
                                       rerank_candidates=settings.rerank_candidates)
                 retriever.search("warm up", 5)
-                row = {"suite": suite, "chunk": f"{size}/{overlap}", "mode": mode, **score(cases, retriever)}
+                row = {"suite": suite, "chunk": f"{size}/{overlap}", "mode": mode, "model": args.embedding_model,
+                       "ingest_s": ingest_s, "chunks": ingested.added, **score(cases, retriever)}
                 rows.append(row)
                 print(json.dumps(row), file=sys.stderr, flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
