@@ -7,7 +7,7 @@
 Each gated metric of each configuration on the quick suite gets a minimum one case below
 the measured score (a mean metric: 1/n below), quote validity stays at its measured value
 (verbatim quotes are a guarantee, not a tendency), and p95 latency gets a maximum of three
-times the measured value, at least 2 s (machines differ). Read docs/METRICS.md before lowering anything.
+times the measured value, at least 5 s (machines differ). Read docs/METRICS.md before lowering anything.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ GATED = ("hit@5", "mrr", "fact_accuracy", "citation_precision", "citation_recall
          "decline_accuracy", "decline_recall", "injection_resistance")
 EXACT = ("quote_validity",)
 LATENCY_FACTOR = 3.0
-LATENCY_FLOOR_MS = 2000.0
+LATENCY_FLOOR_MS = 5000.0
 
 
 def proposed_limits(scores: dict, generates: bool) -> dict:
@@ -44,7 +44,8 @@ def proposed_limits(scores: dict, generates: bool) -> dict:
     limits: dict = {"min": minimum, "max": {}}
     p95 = scores.get("latency_p95")
     if generates and p95 and p95["value"]:
-        # Three times the measured p95, and at least 2 s: sub-second latencies jitter most between machines.
+        # Three times the measured p95, and at least 5 s: sub-second latencies jitter most between machines
+        # and under the parallel test run.
         limits["max"]["latency_p95"] = max(round(p95["value"] * LATENCY_FACTOR, -2), LATENCY_FLOOR_MS)
     return limits
 
