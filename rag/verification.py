@@ -177,7 +177,9 @@ class Verifier:
         each sentence is also compared with the question prepended, and the closer reading counts."""
         by_number = {p.n: p for p in passages}
         sentences = [(s, *parse_markers(s)) for s in split_answer(answer)]
-        sentences = [(raw, text, cited) for raw, text, cited in sentences if text and _WORD.search(text)]
+        # A fragment of function words ("The [1].", from an answer cut short) says nothing to cite.
+        sentences = [(raw, text, cited) for raw, text, cited in sentences
+                     if any(w.lower() not in _NOT_NAMES for w in _WORD.findall(text))]
         # A sentence said twice is said once.
         unique: dict[str, tuple[str, str, tuple[int, ...]]] = {}
         for raw, text, cited in sentences:

@@ -66,6 +66,8 @@ CASES = [
     ("The cargo included food and more than 1 million medical masks [1].", ["reattached"], ["1 million medical masks"], False),
     # uncited but clearly supported: attached
     ("Putin ordered the delivery directly.", ["reattached"], ["directly ordered by President Vladimir Putin"], False),
+    # a fragment of function words after a supported sentence (an answer cut short): dropped
+    ("Russia sent nearly 100 tons of humanitarian aid to Cuba [1]. The [1].", ["supported"], ["nearly 100 tons"], False),
     # the same number at another scale ("1,000,000" for "1 million"): supported
     ("The cargo included 1,000,000 medical masks [2].", ["supported"], ["1 million medical masks"], False),
     # a number the passage does not have: removed
