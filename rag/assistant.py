@@ -10,7 +10,7 @@ import logging
 import time
 import unicodedata
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -26,9 +26,6 @@ from .rewriting import ConcatenatingRewriter, LLMRewriter, Rewriter, Turn
 from .store import ChunkStore, open_client
 from .types import Answer, Hit
 from .verification import Verifier
-
-if TYPE_CHECKING:
-    from chromadb.api import ClientAPI
 
 log = logging.getLogger(__name__)
 
@@ -107,9 +104,8 @@ class Assistant:
     @classmethod
     def from_settings(cls, settings: Settings, generator: Generator | None = None) -> "Assistant":
         """Build every part from configuration (models are loaded once per process)."""
-        client = open_client(settings)  # first: a damaged store is reported before a model loads
-        embeddings = load_embeddings(settings.embedding_model, settings.embedding_batch_size)
-        store = open_store(settings, embeddings, client)
+        store = open_store(settings)
+        embeddings = store.embeddings
         keyword = keyword_index_for(settings) if settings.retriever in ("hybrid", "bm25") else None
         retriever = Retriever(store, embeddings, keyword, mode=settings.retriever, candidates=settings.candidates,
                               fusion=settings.fusion, dense_weight=settings.dense_weight,
@@ -211,12 +207,12 @@ def make_rewriter(generator: Generator) -> Rewriter:
     return LLMRewriter(model, lock=getattr(generator, "lock", None))
 
 
-def open_store(settings: Settings, embeddings: object | None = None, client: ClientAPI | None = None) -> ChunkStore:
+def open_store(settings: Settings, embeddings: object | None = None) -> ChunkStore:
     """The configured store (embedded or server), with the configured embedding model.
 
     The store is opened (and checked) before the model loads: a damaged store is reported in
     seconds, not after the model's load."""
-    client = client or open_client(settings)
+    client = open_client(settings)
     embeddings = embeddings or load_embeddings(settings.embedding_model, settings.embedding_batch_size)
     return ChunkStore(client, settings.collection, embeddings, settings.embedding_model)  # type: ignore[arg-type]
 

@@ -251,13 +251,10 @@ class _NoGenerator:
 
 
 def _ingestor(settings: Settings) -> Any:
-    from .embedding import load_embeddings
     from .assistant import open_store
     from .ingestion import Ingestor
-    from .store import open_client
-    client = open_client(settings)  # a damaged store is reported before the model loads
-    embeddings = load_embeddings(settings.embedding_model, settings.embedding_batch_size)
-    return Ingestor(open_store(settings, embeddings, client), embeddings, settings)
+    store = open_store(settings)  # checks the store before the model loads
+    return Ingestor(store, store.embeddings, settings)
 
 
 def _with_progress(run: Any) -> Any:

@@ -132,10 +132,7 @@ def _number_forms(text: str) -> list[set[str]]:
 
 
 def _scaled(written: str, scale: str) -> str:
-    try:
-        value = float(written) * _SCALES[scale.lower()]
-    except ValueError:
-        return ""
+    value = float(written) * _SCALES[scale.lower()]  # _NUMBER only matches parseable numbers
     return str(int(value)) if value.is_integer() else ""
 
 
