@@ -162,7 +162,9 @@ class KeywordIndex:
                 if rows.size == 0:
                     continue
                 idf = np.log1p((live - rows.size + 0.5) / (rows.size + 0.5))
-                np.add.at(scores, rows, idf * tfs * (self.k1 + 1.0) / (tfs + norm[rows]))
+                # A row holds a term once (one chunk, one segment), so plain indexing adds safely
+                # and is several times faster than np.add.at.
+                scores[rows] += idf * tfs * (self.k1 + 1.0) / (tfs + norm[rows])
             if doc_ids is not None:
                 allowed = np.zeros(len(self._ids), dtype=bool)
                 for doc_id in doc_ids:

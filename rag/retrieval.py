@@ -1,7 +1,10 @@
-"""Retrieval: dense search (LangChain's Chroma), BM25, fused by reciprocal rank, diversified by MMR.
+"""Retrieval: dense search (Chroma), BM25, fused, diversified by MMR.
 
 Every hit carries the cosine similarity between question and passage, whichever retriever found
 it, so that abstention has one scale to judge "is anything here relevant?".
+
+Candidates travel as ids and vectors; texts and metadata (the costly part of a Chroma read) are
+read only for the passages that are kept, so a search's cost does not grow with the candidates.
 """
 
 from __future__ import annotations
@@ -180,14 +183,14 @@ class Retriever:
         vector = np.asarray(self.embeddings.embed_query(query), dtype=np.float32)
         timings["embed_ms"] = (time.perf_counter() - started) * 1000
         rankings: dict[str, list[tuple[str, float]]] = {}
-        chunks: dict[str, Chunk] = {}
+        vectors: dict[str, np.ndarray] = {}
         wide = self.candidates if not filters else self.candidates * 3
 
         if self.mode in ("hybrid", "dense"):
             t = time.perf_counter()
-            found = [(c, s) for c, s in self.store.dense_search(vector, wide, filters.where()) if filters.accepts(c)]
-            rankings["dense"] = [(c.id, similarity) for c, similarity in found[:self.candidates]]
-            chunks.update((c.id, c) for c, _ in found)
+            found = self.store.nearest(vector, wide, filters.where())
+            rankings["dense"] = [(i, similarity) for i, similarity, _ in found[:self.candidates]]
+            vectors.update((i, v) for i, _, v in found)
             timings["dense_ms"] = (time.perf_counter() - t) * 1000
         if self.mode in ("hybrid", "bm25"):
             t = time.perf_counter()
@@ -198,26 +201,45 @@ class Retriever:
             timings["bm25_ms"] = (time.perf_counter() - t) * 1000
 
         fused = self.fuse(rankings, self.weights) if len(rankings) > 1 else self.fuse(rankings)
-        ids = [i for i, _, _ in fused]
         t = time.perf_counter()
-        # One round trip for every candidate's text and vector (BM25 gives ids only).
-        records = {c.id: (c, v) for c, v in self.store.get_chunks(ids, with_embeddings=True)}
-        fused = [f for f in fused if f[0] in records and filters.accepts(records[f[0]][0])][:self.candidates]
-        timings["fetch_ms"] = (time.perf_counter() - t) * 1000
-        if not fused:
+        vectors.update(self.store.get_vectors([i for i, _, _ in fused if i not in vectors]))  # BM25's finds
+        fused = [f for f in fused if f[0] in vectors]
+        chunks: dict[str, Chunk] = {}   # the visible ones among the candidates read so far
+        read: set[str] = set()
+
+        def read_chunks(ids: list[str]) -> None:
+            fresh = [i for i in ids if i not in read]
+            chunks.update((c.id, c) for c, _ in self.store.get_chunks(fresh))
+            read.update(fresh)
+
+        if filters or self.reranker is not None:  # both need every candidate's text or metadata
+            read_chunks([i for i, _, _ in fused])
+            fused = [f for f in fused if f[0] in chunks and filters.accepts(chunks[f[0]])]
+        fused = fused[:self.candidates]
+        if self.reranker is not None:
+            r = time.perf_counter()
+            head = [Hit(chunk=chunks[i], score=s, relevance=0.0, ranks=ranks) for i, s, ranks in fused[:self.rerank_candidates]]
+            order_by_id = {h.chunk.id: n for n, h in enumerate(self.reranker.rerank(query, head))}
+            fused = sorted(fused[:self.rerank_candidates], key=lambda f: order_by_id[f[0]]) + fused[self.rerank_candidates:]
+            timings["rerank_ms"] = (time.perf_counter() - r) * 1000
+        # Pick k by MMR, then read the picked; a pick of an uncommitted version (an ingest in
+        # progress) is dropped and the pick redone without it.
+        order: list[int] = []
+        while fused:
+            matrix = np.stack([vectors[i] for i, _, _ in fused])
+            order = maximal_marginal_relevance(vector, matrix, list(range(len(fused))), k, self.diversity)
+            read_chunks([fused[i][0] for i in order])
+            hidden = {fused[i][0] for i in order if fused[i][0] not in chunks}
+            if not hidden:
+                break
+            fused, order = [f for f in fused if f[0] not in hidden], []
+        timings["fetch_ms"] = (time.perf_counter() - t) * 1000 - timings.get("rerank_ms", 0.0)
+        if not order:
             if trace is not None:
                 trace.update(timings=timings, rankings={n: [i for i, _ in r[:10]] for n, r in rankings.items()})
             return []
-        if self.reranker is not None:
-            t = time.perf_counter()
-            head = [Hit(chunk=records[i][0], score=s, relevance=0.0, ranks=r) for i, s, r in fused[:self.rerank_candidates]]
-            order_by_id = {h.chunk.id: n for n, h in enumerate(self.reranker.rerank(query, head))}
-            fused = sorted(fused[:self.rerank_candidates], key=lambda f: order_by_id[f[0]]) + fused[self.rerank_candidates:]
-            timings["rerank_ms"] = (time.perf_counter() - t) * 1000
-        matrix = np.asarray([records[i][1] for i, _, _ in fused], dtype=np.float32)
-        relevance = matrix @ vector
-        order = maximal_marginal_relevance(vector, matrix, list(range(len(fused))), k, self.diversity)
-        hits = [Hit(chunk=records[fused[i][0]][0], score=fused[i][1], relevance=float(relevance[i]), ranks=fused[i][2])
+        relevance = matrix @ vector  # the matrix of the last pick, which ``order`` indexes
+        hits = [Hit(chunk=chunks[fused[i][0]], score=fused[i][1], relevance=float(relevance[i]), ranks=fused[i][2])
                 for i in order]
         timings["total_ms"] = (time.perf_counter() - started) * 1000
         if trace is not None:

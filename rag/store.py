@@ -259,22 +259,25 @@ class ChunkStore:
         versions = self.visible_versions()
         return [found[i] for i in ids if i in found and versions.get(found[i][0].doc_id) == found[i][0].doc_version]
 
-    def dense_search(self, vector: Sequence[float], k: int, where: Mapping[str, Any] | None = None
-                     ) -> list[tuple[Chunk, float]]:
-        """The k visible chunks nearest to ``vector``, with their cosine similarity."""
-        count = self.count_chunks()
-        if count == 0:
-            return []
-        # Ask for a few more than k: chunks of an uncommitted version are dropped below.
-        pairs = self._call(self.vectors.similarity_search_by_vector_with_relevance_scores,
-                           [float(x) for x in vector], k=min(count, k + 8), filter=dict(where) if where else None)
-        versions = self.visible_versions()
-        results = []
-        for document, distance in pairs:
-            chunk = Chunk.from_record(str(document.id), document.page_content, document.metadata)
-            if versions.get(chunk.doc_id) == chunk.doc_version:
-                results.append((chunk, 1.0 - float(distance)))  # cosine space: distance = 1 - cos
-        return results[:k]
+    def nearest(self, vector: Sequence[float], k: int, where: Mapping[str, Any] | None = None
+                ) -> list[tuple[str, float, np.ndarray]]:
+        """(id, cosine similarity, vector) of the k chunk records nearest to ``vector``.
+
+        Asks Chroma for ids, distances and vectors only: reading metadata and texts is what costs
+        (3.6 ms for 38 results against 1.9 ms without, at 1k chunks; LangChain's wrapper always
+        reads them). Visibility needs the metadata, so ``get_chunks`` checks it for the few kept."""
+        record = self._call(self._chunks.query, query_embeddings=[[float(x) for x in vector]], n_results=k,
+                            where=dict(where) if where else None, include=["distances", "embeddings"])
+        ids, distances, vectors = record["ids"][0], record["distances"][0], record["embeddings"][0]
+        # cosine space: distance = 1 - cos
+        return [(i, 1.0 - float(d), np.asarray(v, dtype=np.float32)) for i, d, v in zip(ids, distances, vectors)]
+
+    def get_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """id -> vector of the given chunk records (visible or not)."""
+        if not ids:
+            return {}
+        record = self._call(self._chunks.get, ids=list(ids), include=["embeddings"])
+        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(record["ids"], record["embeddings"])}
 
     def iter_chunks(self, doc_ids: Iterable[str] | None = None) -> Iterator[Chunk]:
         """Every visible chunk (of the given documents), page by page."""
@@ -398,3 +401,47 @@ class ChunkStore:
 
 
 _WRITES = frozenset({"add", "upsert", "update", "delete", "modify"})
+
+
+def copy_corpus(source: chromadb.ClientAPI, target: chromadb.ClientAPI, collection: str,
+                progress: Any = None) -> int:
+    """Copy one corpus (its chunk and document collections: vectors, texts, metadata) from one
+    Chroma to another, e.g. an embedded store to a server when a corpus outgrows one machine.
+
+    Vectors are copied, not recomputed, so a 100k-chunk corpus moves in minutes. Records already in
+    the target are skipped, so an interrupted copy resumes. Chunks go first and document records
+    last: readers see a document only once all its chunks are there. Returns records copied."""
+    copied = 0
+    for name in (collection, f"{collection}-documents"):
+        try:
+            origin = source.get_collection(name)
+        except NotFoundError:
+            if name == collection:
+                raise StoreError(f"there is no collection '{collection}' to copy") from None
+            continue
+        try:
+            configuration = {"hnsw": {"space": "cosine"}} if name == collection else None
+            destination = target.get_or_create_collection(name, metadata=origin.metadata, configuration=configuration)  # type: ignore[arg-type]
+            total, offset = origin.count(), 0
+            while True:
+                page = origin.get(include=["embeddings", "documents", "metadatas"], limit=_PAGE, offset=offset)
+                ids = page["ids"]
+                if not ids:
+                    break
+                present = set(destination.get(ids=ids, include=[])["ids"])
+                keep = [n for n, i in enumerate(ids) if i not in present]
+                for start in range(0, len(keep), _WRITE_BATCH):
+                    rows = keep[start:start + _WRITE_BATCH]
+                    destination.add(ids=[ids[n] for n in rows], embeddings=[page["embeddings"][n] for n in rows],
+                                    documents=[page["documents"][n] for n in rows],
+                                    metadatas=[page["metadatas"][n] for n in rows])
+                copied += len(keep)
+                offset += len(ids)
+                if progress:
+                    progress(offset, total, f"copying {name}")
+        except StoreError:
+            raise
+        except Exception as error:
+            raise StoreError(f"copying collection '{name}' failed ({_describe(error)}). Run the command again: "
+                             "records already copied are skipped") from error
+    return copied
