@@ -75,6 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("model", help="assemble and check the default local LLM (once; cached)")
     _settings_flags(p)
 
+    p = commands.add_parser("copy", help="copy the corpus, vectors included, to a Chroma server or another data folder",
+                            description="Copy the configured corpus (chunks, vectors, documents) to a Chroma server "
+                                        "(--to http://host:port) or another data folder, without re-embedding. "
+                                        "Rerun after an interruption: copied records are skipped.")
+    p.add_argument("--to", required=True, dest="target", help="a Chroma server URL or a data folder")
+    _settings_flags(p)
+
     p = commands.add_parser("eval", help="run evaluation suites, configurations side by side, and write a report",
                             description="Run suites (evals/suites/*.jsonl) with several configurations, print one "
                                         "table per suite, and write evals/reports/<UTC time>/ (and latest/). "
@@ -196,6 +203,19 @@ def cmd_model(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_copy(args: argparse.Namespace, settings: Settings) -> int:
+    from .store import copy_corpus, open_client
+    remote = args.target.startswith(("http://", "https://"))
+    target = settings.model_copy(update={"chroma_url": args.target} if remote else
+                                 {"chroma_url": None, "data_dir": Path(args.target).expanduser()})
+    if (target.chroma_url or str(target.store_dir.resolve())) == (settings.chroma_url or str(settings.store_dir.resolve())):
+        raise InputError("--to names the store being copied")
+    source_client, target_client = open_client(settings), open_client(target)
+    copied = _with_progress(lambda progress: copy_corpus(source_client, target_client, settings.collection, progress))
+    print(f"copied {copied} records of '{settings.collection}' to {args.target}")
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     import time
     from .evaluation.report import REPORTS_DIR, summary_text, write_report, write_results
@@ -236,7 +256,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-COMMANDS = {"ingest": cmd_ingest, "model": cmd_model, "sync": cmd_sync, "list": cmd_list, "remove": cmd_remove,
+COMMANDS = {"ingest": cmd_ingest, "model": cmd_model, "copy": cmd_copy, "sync": cmd_sync, "list": cmd_list, "remove": cmd_remove,
             "search": cmd_search, "ask": cmd_ask, "eval": cmd_eval}
 
 

@@ -105,3 +105,34 @@ def test_command_line_entry_point(tmp_path) -> None:  # type: ignore[no-untyped-
     result = subprocess.run([sys.executable, "-m", "rag", "ask", "--json", "--backend", "extractive", " "], env=env,
                             capture_output=True, text=True, timeout=300, cwd=PROJECT_ROOT)
     assert result.returncode == 2 and "question is empty" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_copy_moves_the_corpus_to_a_server_and_resumes(seed_data_dir, chroma_server, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """`rag copy --to URL`: the server answers like the embedded store; a rerun after an
+    interruption copies only what is missing."""
+    import shutil
+
+    import chromadb
+
+    source = tmp_path / "source"
+    shutil.copytree(seed_data_dir, source)
+    flags = ["--data-dir", str(source), "--collection", "corpus"]
+    question = "What did Russia send Cuba and why?"
+    code, before, _ = run(capsys, "search", "--json", *flags, question)
+    assert code == 0
+    code, out, err = run(capsys, "copy", *flags, "--to", chroma_server)
+    assert code == 0, err
+    total = int(out.split()[1])
+    assert total > 2
+    server = ["--data-dir", str(tmp_path / "client"), "--chroma-url", chroma_server, "--collection", "corpus"]
+    code, after, _ = run(capsys, "search", "--json", *server, question)
+    assert code == 0
+    assert [h["chunk_id"] for h in json.loads(after)["hits"]] == [h["chunk_id"] for h in json.loads(before)["hits"]]
+    # As if the copy had died: two chunks are missing on the server; the rerun copies just those.
+    url = chroma_server.rsplit(":", 1)
+    chunks = chromadb.HttpClient(host="127.0.0.1", port=int(url[1])).get_collection("corpus")
+    chunks.delete(ids=chunks.get(limit=2, include=[])["ids"])
+    code, out, _ = run(capsys, "copy", *flags, "--to", chroma_server)
+    assert code == 0 and out.split()[1] == "2"
+    code, _, err = run(capsys, "copy", *flags, "--to", str(source))
+    assert code != 0 and "names the store being copied" in err
