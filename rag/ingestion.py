@@ -220,27 +220,28 @@ class Ingestor:
                 group = []
         plans.extend(self._plans(group, report))
         total = sum(len(p.to_embed) for p in plans)
-        done = 0
+        done = queued = 0
         # One writer thread: it writes batch i while this thread embeds batch i+1.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rag-writer") as writer:
             pending: list[Future[None]] = []
             queue: list[Chunk] = []
-            ready: list[_Plan] = []
+            ready: list[tuple[_Plan, int]] = []   # (plan, position of its last chunk in the stream)
             for plan in plans:
                 queue.extend(plan.to_embed)
-                ready.append(plan)
+                queued += len(plan.to_embed)
+                ready.append((plan, queued))
                 while len(queue) >= _EMBED_GROUP:
                     batch, queue = queue[:_EMBED_GROUP], queue[_EMBED_GROUP:]
-                    # Documents whose last chunk is in this batch can be committed after it.
-                    finished = ready if not queue else []
-                    ready = ready if queue else []
-                    pending.append(writer.submit(self._write, batch, self._embed(batch), finished, report))
                     done += len(batch)
+                    # Documents whose last chunk is in this batch or before are committed with it.
+                    finished = [p for p, end in ready if end <= done]
+                    ready = [(p, end) for p, end in ready if end > done]
+                    pending.append(writer.submit(self._write, batch, self._embed(batch), finished, report))
                     self._drain(pending, keep=1)
                     if progress:
                         progress(done, total, "embedding")
-            pending.append(writer.submit(self._write, queue, self._embed(queue), ready, report))
             done += len(queue)
+            pending.append(writer.submit(self._write, queue, self._embed(queue), [p for p, _ in ready], report))
             self._drain(pending, keep=0)
             if progress:
                 progress(done, total, "embedding")

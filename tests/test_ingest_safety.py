@@ -64,7 +64,10 @@ def write_corpus(root: Path, count: int = 200) -> Path:
 
 
 def environment() -> dict[str, str]:
-    return {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"}
+    # Small chunks (~3 a notice, ~600 in all) span several of ingest's 256-chunk commits, so an
+    # ingest can be killed between two of them.
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
+            "RAG_CHUNK_SIZE": "100", "RAG_CHUNK_OVERLAP": "20"}
 
 
 def ingest_process(data_dir: Path, *paths: Path) -> subprocess.Popen[bytes]:
