@@ -2,12 +2,17 @@
 100k chunks, for the embedded store and a Chroma server side by side.
 
     .venv/bin/python benchmarks/scale.py [--sizes 1000,10000,100000] [--stores embedded,server]
+                                         [--interrupt-after S] [--server-by-copy]
 
 Corpus (real text, no network): the shipped article and the 300 ABC news articles first, then
 the docstrings of the installed Python packages (English technical prose), one document per
-module, in a fixed order, until the target chunk count is reached. Each (size, store) runs in
-its own process so that peak RSS is that run's own. Results go to benchmarks/results/scale.json
-and a plot to docs/scale.png.
+module, in a fixed order, until the target chunk count is reached. Each store is built in a child
+process and measured in another (so each peak RSS is its own), and kept under
+.rag/cache/bench/scale/ (git-ignored): a stopped run resumes where it was. ``--interrupt-after S``
+kills each ingest S seconds in (SIGKILL, like a crash) and resumes it, recording what the resumed
+run had to embed again; ``--server-by-copy`` fills the server with ``rag copy`` from the embedded
+store instead of encoding everything again. Results go to benchmarks/results/scale.json and a
+plot to docs/scale.png.
 """
 
 from __future__ import annotations
@@ -17,12 +22,10 @@ import ast
 import json
 import os
 import resource
-import shutil
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -96,31 +99,45 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def run_one(size: int, store: str, work: Path) -> dict:
-    """One (size, store) measurement, in this process."""
-    import numpy as np
-    import rag  # noqa: F401
-    from rag.assistant import Assistant, open_store
+BUILDS = ROOT / ".rag" / "cache" / "bench" / "scale"
+
+
+def start_server(path: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    server = subprocess.Popen([str(Path(sys.executable).with_name("chroma")), "run", "--path", str(path),
+                               "--host", "127.0.0.1", "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    import chromadb
+    for _ in range(100):
+        try:
+            chromadb.HttpClient(host="127.0.0.1", port=port).heartbeat()
+            return server, url
+        except Exception:
+            time.sleep(0.2)
+    server.kill()
+    raise RuntimeError("chroma run did not start")
+
+
+def settings_for(work: Path, url: str | None):  # type: ignore[no-untyped-def]
     from rag.config import load_settings
+    return load_settings(data_dir=work / "data", generator="extractive", chroma_url=url)
+
+
+def build(size: int, store: str, work: Path) -> dict:
+    """Ingest about ``size`` chunks into the store kept in ``work`` (resuming what is there), in
+    this process; the raw-encode baseline is measured on a sample of the same chunks first."""
+    import rag  # noqa: F401
+    from rag.assistant import open_store
+    from rag.chunking import chunk_document
     from rag.embedding import load_embeddings
     from rag.ingestion import Ingestor, passage_text
-    from rag.chunking import chunk_document
 
-    server = None
-    server_path = work / "server-db"
-    overrides: dict = {"data_dir": work / "data", "generator": "extractive"}
-    if store == "server":
-        port = free_port()
-        server = subprocess.Popen([str(Path(sys.executable).with_name("chroma")), "run", "--path", str(server_path),
-                                   "--host", "127.0.0.1", "--port", str(port)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(1.5)
-        overrides["chroma_url"] = f"http://127.0.0.1:{port}"
+    server, url = start_server(work / "server-db") if store == "server" else (None, None)
     try:
-        settings = load_settings(**overrides)
+        settings = settings_for(work, url)
         embeddings = load_embeddings(settings.embedding_model, settings.embedding_batch_size)
-        documents, chunk_count = build_documents(size, settings.chunk_size, settings.chunk_overlap)
-        # Raw encode of a sample of the same chunk texts, in this run: the baseline for the ratio.
+        documents, _ = build_documents(size, settings.chunk_size, settings.chunk_overlap)
         sample = [passage_text(c) for d in documents for c in chunk_document(d, settings.chunk_size, settings.chunk_overlap)]
         sample = sample[:: max(1, len(sample) // 2000)][:2000]
         model = embeddings.inner._client
@@ -128,23 +145,41 @@ def run_one(size: int, store: str, work: Path) -> dict:
         started = time.perf_counter()
         model.encode(sample, batch_size=settings.embedding_batch_size, normalize_embeddings=True)
         encode_rate = len(sample) / (time.perf_counter() - started)
-
         chunk_store = open_store(settings, embeddings)
+        print(f"INGEST-START {time.time()}", flush=True)  # the parent times an interrupted ingest from here
         started = time.perf_counter()
         report = Ingestor(chunk_store, embeddings, settings).ingest_documents(documents)
         ingest_s = time.perf_counter() - started
+        return {"documents": len(documents), "embedded": report.added, "skipped": report.unchanged,
+                "ingest_s": ingest_s, "encode_chunks_per_s": encode_rate, "chunks": chunk_store.count_chunks(),
+                "build_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
 
+
+def measure(store: str, work: Path) -> dict:
+    """Search and ask latency, keyword sync and peak memory on a built store, in this process."""
+    import numpy as np
+    import rag  # noqa: F401
+    from rag.assistant import Assistant
+
+    server, url = start_server(work / "server-db") if store == "server" else (None, None)
+    try:
+        settings = settings_for(work, url)
         assistant = Assistant.from_settings(settings)
         started = time.perf_counter()
         assistant.retriever.sync_keyword_index()
         keyword_sync_s = time.perf_counter() - started
         questions = [json.loads(line) for line in (ROOT / "evals" / "suites" / "news.jsonl").read_text().splitlines() if line.strip()]
         queries = [q["question"] for q in questions if "question" in q]
+        # Plus 100 queries made of the first words of random stored chunks (the corpus's own text).
         rng = np.random.default_rng(0)
-        texts = [d.text for d in documents]
-        for i in rng.choice(len(texts), size=min(100, len(texts)), replace=False):
-            words = texts[i].split()
-            queries.append(" ".join(words[:12]))
+        chunks = list(assistant.store.iter_chunks()) if assistant.store.count_chunks() <= 20_000 else \
+            [c for c, _ in assistant.store.get_chunks(_sample_ids(assistant.store, rng))]
+        for i in rng.choice(len(chunks), size=min(100, len(chunks)), replace=False):
+            queries.append(" ".join(chunks[i].text.split()[:12]))
         for q in queries[:5]:
             assistant.retriever.search(q, 5)
         search_ms, retrieve_ms = [], []
@@ -159,12 +194,8 @@ def run_one(size: int, store: str, work: Path) -> dict:
             started = time.perf_counter()
             assistant.ask(q)
             ask_ms.append((time.perf_counter() - started) * 1000)
-        disk = folder_bytes(server_path if store == "server" else settings.store_dir)
         return {
-            "size": size, "store": store, "documents": len(documents), "chunks": report.added,
-            "ingest_s": round(ingest_s, 1), "ingest_chunks_per_s": round(report.added / ingest_s, 1),
-            "encode_chunks_per_s": round(encode_rate, 1), "ingest_over_encode": round(report.added / ingest_s / encode_rate, 3),
-            "store_mb": round(disk / 1e6, 1), "keyword_sync_s": round(keyword_sync_s, 2),
+            "keyword_sync_s": round(keyword_sync_s, 2),
             "search_ms": {"p50": round(statistics.median(search_ms), 1), "p95": round(percentile(search_ms, 95), 1)},
             "retrieval_ms": {"p50": round(statistics.median(retrieve_ms), 1), "p95": round(percentile(retrieve_ms, 95), 1)},
             "ask_extractive_ms": {"p50": round(statistics.median(ask_ms), 1), "p95": round(percentile(ask_ms, 95), 1)},
@@ -177,6 +208,64 @@ def run_one(size: int, store: str, work: Path) -> dict:
             server.wait(timeout=30)
 
 
+def _sample_ids(store, rng) -> list[str]:  # type: ignore[no-untyped-def]
+    ids = store._chunks.get(include=[])["ids"]
+    return [ids[i] for i in rng.choice(len(ids), size=300, replace=False)]
+
+
+def child(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, __file__, *args], stdout=subprocess.PIPE, text=True)
+
+
+def last_json(process: subprocess.Popen) -> dict:
+    out, _ = process.communicate()
+    if process.returncode:
+        raise RuntimeError(f"benchmark child failed ({process.returncode})")
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def build_row(size: int, store: str, work: Path, interrupt_after: float | None) -> dict:
+    """Build (or finish building) one store; with ``interrupt_after``, kill the ingest that many
+    seconds in (SIGKILL, as a crash) and resume it, recording what the resumed run redid."""
+    row: dict = {"size": size, "store": store}
+    ingest_s = 0.0
+    if interrupt_after:
+        process = child("--build", str(size), store, "--work", str(work))
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("INGEST-START"):
+                began = float(line.split()[1])
+                time.sleep(interrupt_after)
+                process.kill()
+                break
+        process.wait()
+        ingest_s += time.time() - began
+        row["interrupted_after_s"] = round(time.time() - began, 1)
+    built = last_json(child("--build", str(size), store, "--work", str(work)))
+    ingest_s += built["ingest_s"]
+    if interrupt_after:
+        row["resume"] = {"skipped_chunks": built["skipped"], "embedded_chunks": built["embedded"]}
+    row.update(documents=built["documents"], chunks=built["chunks"], ingest_s=round(ingest_s, 1),
+               ingest_chunks_per_s=round(built["chunks"] / ingest_s, 1),
+               encode_chunks_per_s=round(built["encode_chunks_per_s"], 1),
+               ingest_over_encode=round(built["chunks"] / ingest_s / built["encode_chunks_per_s"], 3),
+               build_peak_rss_mb=built["build_peak_rss_mb"])
+    return row
+
+
+def copy_row(size: int, work: Path, source_work: Path) -> dict:
+    """A server store filled with ``rag copy`` from the embedded one (vectors copied, not re-embedded)."""
+    server, url = start_server(work / "server-db")
+    try:
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "rag", "copy", "--to", url, "--data-dir", str(source_work / "data")],
+                       cwd=ROOT, check=True, stderr=subprocess.DEVNULL)
+        return {"size": size, "store": "server", "copied_from_embedded": True, "copy_s": round(time.perf_counter() - started, 1)}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def plot(rows: list[dict]) -> None:
     import matplotlib
     matplotlib.use("Agg")
@@ -187,7 +276,7 @@ def plot(rows: list[dict]) -> None:
     fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.4))
     for ax, (key, label) in zip(axes, metrics):
         for store, marker in (("embedded", "o-"), ("server", "s--")):
-            points = sorted((r["chunks"], _get(r, key)) for r in rows if r["store"] == store)
+            points = sorted((r["chunks"], _get(r, key)) for r in rows if r["store"] == store and _has(r, key))
             if points:
                 ax.plot([p[0] for p in points], [p[1] for p in points], marker, label=store)
         ax.set_xscale("log")
@@ -199,6 +288,10 @@ def plot(rows: list[dict]) -> None:
     fig.tight_layout()
     PLOT.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(PLOT, dpi=110)
+
+
+def _has(row: dict, dotted: str) -> bool:
+    return dotted.split(".")[0] in row
 
 
 def _get(row: dict, dotted: str) -> float:
@@ -213,7 +306,11 @@ def table(rows: list[dict]) -> str:
              "search incl. embedding p50/p95 (ms) | ask p50/p95 (ms, extractive) | peak RSS (MB) |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in sorted(rows, key=lambda r: (r["store"], r["chunks"])):
-        lines.append(f"| {r['store']} | {r['chunks']:,} | {r['ingest_s']} | {r['ingest_chunks_per_s']} | {r['ingest_over_encode']} | "
+        if "ingest_s" in r:
+            ingest = f"{r['ingest_s']} | {r['ingest_chunks_per_s']} | {r['ingest_over_encode']}"
+        else:  # filled with `rag copy` from the embedded store: no encoding
+            ingest = f"copied in {r['copy_s']} | – | –"
+        lines.append(f"| {r['store']} | {r['chunks']:,} | {ingest} | "
                      f"{r['store_mb']} | {r['retrieval_ms']['p50']} / {r['retrieval_ms']['p95']} | "
                      f"{r['search_ms']['p50']} / {r['search_ms']['p95']} | {r['ask_extractive_ms']['p50']} / "
                      f"{r['ask_extractive_ms']['p95']} | {r['peak_rss_mb']} |")
@@ -224,22 +321,34 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--stores", default="embedded,server")
-    parser.add_argument("--one", nargs=2, metavar=("SIZE", "STORE"), help=argparse.SUPPRESS)
+    parser.add_argument("--interrupt-after", type=float, metavar="S",
+                        help="kill each ingest S seconds in and resume it (the resume must redo no finished work)")
+    parser.add_argument("--server-by-copy", action="store_true",
+                        help="fill the server store with `rag copy` from the embedded one instead of ingesting again")
+    parser.add_argument("--build", nargs=2, metavar=("SIZE", "STORE"), help=argparse.SUPPRESS)
+    parser.add_argument("--measure", metavar="STORE", help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.one:
-        print(json.dumps(run_one(int(args.one[0]), args.one[1], args.work)))
+    if args.build:
+        print(json.dumps(build(int(args.build[0]), args.build[1], args.work)))
+        return 0
+    if args.measure:
+        print(json.dumps(measure(args.measure, args.work)))
         return 0
     rows = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
     for size in [int(s) for s in args.sizes.split(",")]:
         for store in args.stores.split(","):
-            work = Path(tempfile.mkdtemp(prefix=f"rag-scale-{store}-{size}-"))
-            try:
-                out = subprocess.run([sys.executable, __file__, "--one", str(size), store, "--work", str(work)],
-                                     capture_output=True, text=True, check=True).stdout
-                row = json.loads(out.strip().splitlines()[-1])
-            finally:
-                shutil.rmtree(work, ignore_errors=True)
+            # Stores are kept (git-ignored) so that a stopped run resumes and can be measured again.
+            work = BUILDS / f"{store}-{size}"
+            work.mkdir(parents=True, exist_ok=True)
+            if store == "server" and args.server_by_copy:
+                row = copy_row(size, work, BUILDS / f"embedded-{size}")
+                built = next(r for r in rows if r["size"] == size and r["store"] == "embedded")
+                row.update(documents=built["documents"], chunks=built["chunks"])
+            else:
+                row = build_row(size, store, work, args.interrupt_after)
+            row["store_mb"] = round(folder_bytes(work / "server-db" if store == "server" else work / "data" / "chroma") / 1e6, 1)
+            row.update(last_json(child("--measure", store, "--work", str(work))))
             rows = [r for r in rows if not (r["size"] == size and r["store"] == store)] + [row]
             RESULTS.parent.mkdir(parents=True, exist_ok=True)
             RESULTS.write_text(json.dumps(rows, indent=2) + "\n")
