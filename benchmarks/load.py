@@ -23,7 +23,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import sys
 import tempfile
 import threading
@@ -43,6 +42,7 @@ import app as app_module  # noqa: E402
 from rag.assistant import Assistant  # noqa: E402
 from rag.config import Settings, load_settings  # noqa: E402
 from rag.ui.chat import Backends  # noqa: E402
+from tests.servers import free_port  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "load.json"
 
@@ -316,13 +316,6 @@ def main() -> int:
     print(markdown(report))
     print(f"\nwritten to {args.out}", file=sys.stderr)
     return 0 if report["identical_to_single_user"] else 1
-
-
-def free_port() -> int:
-    """A port on 127.0.0.1 that nothing listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _cpus() -> int:

@@ -22,15 +22,17 @@ import ast
 import json
 import os
 import resource
-import socket
 import statistics
 import subprocess
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from tests.servers import chroma_server  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "scale.json"
 PLOT = ROOT / "docs" / "scale.png"
@@ -93,30 +95,7 @@ def folder_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 BUILDS = ROOT / ".rag" / "cache" / "bench" / "scale"
-
-
-def start_server(path: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    server = subprocess.Popen([str(Path(sys.executable).with_name("chroma")), "run", "--path", str(path),
-                               "--host", "127.0.0.1", "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    import chromadb
-    for _ in range(100):
-        try:
-            chromadb.HttpClient(host="127.0.0.1", port=port).heartbeat()
-            return server, url
-        except Exception:
-            time.sleep(0.2)
-    server.kill()
-    raise RuntimeError("chroma run did not start")
 
 
 def settings_for(work: Path, url: str | None):  # type: ignore[no-untyped-def]
@@ -133,8 +112,7 @@ def build(size: int, store: str, work: Path) -> dict:
     from rag.embedding import load_embeddings
     from rag.ingestion import Ingestor, passage_text
 
-    server, url = start_server(work / "server-db") if store == "server" else (None, None)
-    try:
+    with (chroma_server(work / "server-db") if store == "server" else nullcontext(None)) as url:
         settings = settings_for(work, url)
         embeddings = load_embeddings(settings.embedding_model, settings.embedding_batch_size)
         documents, _ = build_documents(size, settings.chunk_size, settings.chunk_overlap)
@@ -153,10 +131,6 @@ def build(size: int, store: str, work: Path) -> dict:
         return {"documents": len(documents), "embedded": report.added, "skipped": report.unchanged,
                 "ingest_s": ingest_s, "encode_chunks_per_s": encode_rate, "chunks": chunk_store.count_chunks(),
                 "build_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
 
 
 def measure(store: str, work: Path) -> dict:
@@ -165,8 +139,7 @@ def measure(store: str, work: Path) -> dict:
     import rag  # noqa: F401
     from rag.assistant import Assistant
 
-    server, url = start_server(work / "server-db") if store == "server" else (None, None)
-    try:
+    with (chroma_server(work / "server-db") if store == "server" else nullcontext(None)) as url:
         settings = settings_for(work, url)
         assistant = Assistant.from_settings(settings)
         started = time.perf_counter()
@@ -202,10 +175,6 @@ def measure(store: str, work: Path) -> dict:
             "queries": len(queries),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         }
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
 
 
 def _sample_ids(store, rng) -> list[str]:  # type: ignore[no-untyped-def]
@@ -255,15 +224,11 @@ def build_row(size: int, store: str, work: Path, interrupt_after: float | None) 
 
 def copy_row(size: int, work: Path, source_work: Path) -> dict:
     """A server store filled with ``rag copy`` from the embedded one (vectors copied, not re-embedded)."""
-    server, url = start_server(work / "server-db")
-    try:
+    with chroma_server(work / "server-db") as url:
         started = time.perf_counter()
         subprocess.run([sys.executable, "-m", "rag", "copy", "--to", url, "--data-dir", str(source_work / "data")],
                        cwd=ROOT, check=True, stderr=subprocess.DEVNULL)
         return {"size": size, "store": "server", "copied_from_embedded": True, "copy_s": round(time.perf_counter() - started, 1)}
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def plot(rows: list[dict]) -> None:

@@ -4,7 +4,6 @@ and the access rules of ``app.py``."""
 from __future__ import annotations
 
 import logging
-import socket
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Iterator
@@ -26,15 +25,11 @@ from rag.ui.page import show_user_messages_as_text
 from rag.ui.render import answer_text, render_answer, render_error, render_hits, render_source_link, safe_href
 
 from .conftest import SEED_ID, make_settings, seed_text
+from .servers import free_port
 
 PAYLOADS = ['<img src=x onerror=alert(1)>', "<script>alert('x')</script>", '"><svg onload=alert(1)>',
             "[click](javascript:alert(1))", "<a href='javascript:alert(1)'>x</a>"]
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

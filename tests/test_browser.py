@@ -8,7 +8,6 @@ blocked, so nothing leaves the machine). Screenshots go to tests/artifacts/scree
 from __future__ import annotations
 
 import os
-import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,8 @@ import app as app_module
 from rag.assistant import Assistant
 from rag.config import PROJECT_ROOT, Settings
 from rag.generation.base import Passage
+
+from .servers import free_port
 
 pytestmark = pytest.mark.browser
 
@@ -58,11 +59,6 @@ def store_mode() -> str:
     """The page works the same over either store; the store's own tests run against both."""
     return "embedded"
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class PacedGenerator:

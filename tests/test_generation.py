@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 from typing import Iterator
@@ -18,7 +17,8 @@ from rag.generation.base import NOT_IN_CORPUS, number_passages
 from rag.generation.chat import build_messages
 from rag.types import Chunk
 
-from .conftest import default_llm_path, free_port, seed_text
+from .conftest import default_llm_path, seed_text
+from .servers import free_port, running
 
 
 def chunk(text: str) -> Chunk:
@@ -67,27 +67,15 @@ def store_mode() -> str:
 
 
 @pytest.fixture(scope="module")
-def openai_server() -> Iterator[str]:
+def openai_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """llama-cpp-python's OpenAI-compatible server with the default model, on loopback."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(default_llm_path()),
-                                "--host", "127.0.0.1", "--port", str(port), "--n_threads", "2", "--n_ctx", "4096",
-                                "--verbose", "False"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 180
-    while True:
-        try:
-            if httpx.get(f"{url}/models", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"llama_cpp.server did not start: {process.stderr.read().decode()[-2000:] if process.stderr else ''}")
-        time.sleep(1)
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(default_llm_path()), "--host", "127.0.0.1",
+               "--port", str(port), "--n_threads", "2", "--n_ctx", "4096", "--verbose", "False"]
+    with running(command, lambda: httpx.get(f"{url}/models", timeout=2).status_code == 200,
+                 tmp_path_factory.mktemp("openai-server") / "server.log", timeout_s=180, poll_s=1):
+        yield url
 
 
 def check_seed_answer(assistant: Assistant) -> None:
