@@ -106,7 +106,7 @@ def split_answer(text: str) -> list[str]:
 
 def required_terms(sentence: str) -> tuple[list[str], list[str]]:
     """The numbers and names a supporting passage must contain."""
-    numbers = [n.replace(",", "").rstrip(".") for n in _NUMBER.findall(sentence)]
+    numbers = [min(forms, key=len) for forms in _number_forms(sentence)]  # as written: shorter than scaled
     names = []
     for word in _CAPITALISED.findall(sentence):
         base = re.sub(r"['’]s$", "", word)
