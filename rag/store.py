@@ -29,7 +29,6 @@ import chromadb
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import NotFoundError
-from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
 
 from .config import PROJECT_ROOT, Settings
@@ -41,6 +40,8 @@ log = logging.getLogger(__name__)
 _GENERATION_ID = "__generation__"
 # Chroma needs a vector for every record; document records are never searched by vector.
 _NO_VECTOR = [0.0]
+# Chunk vectors are compared by cosine (similarity = 1 - distance).
+_CHUNK_INDEX = {"hnsw": {"space": "cosine"}}
 _PAGE = 5000           # records per get() page
 _WRITE_BATCH = 1000    # records per upsert()/delete() call
 # How to rebuild the store behind each client that ``open_client`` made (for ChunkStore's errors).
@@ -155,10 +156,7 @@ class ChunkStore:
         self.embeddings = embeddings
         self._where, self._rebuild_hint = _rebuild_hints.get(client, ("the vector store", _GENERIC_HINT))
         try:
-            # LangChain's wrapper serves dense search; raw collections serve bookkeeping.
-            self.vectors = Chroma(client=client, collection_name=name, embedding_function=embeddings,
-                                  collection_configuration={"hnsw": {"space": "cosine"}})
-            self._chunks = client.get_collection(name)
+            self._chunks = client.get_or_create_collection(name, configuration=_CHUNK_INDEX)  # type: ignore[arg-type]
             self._documents = client.get_or_create_collection(f"{name}-documents")
         except Exception as error:
             raise StoreError(f"cannot open collection '{name}' in {self._where} ({_describe(error)}). "
@@ -420,7 +418,7 @@ def copy_corpus(source: chromadb.ClientAPI, target: chromadb.ClientAPI, collecti
                 raise StoreError(f"there is no collection '{collection}' to copy") from None
             continue
         try:
-            configuration = {"hnsw": {"space": "cosine"}} if name == collection else None
+            configuration = _CHUNK_INDEX if name == collection else None
             destination = target.get_or_create_collection(name, metadata=origin.metadata, configuration=configuration)  # type: ignore[arg-type]
             total, offset = origin.count(), 0
             while True:
