@@ -25,7 +25,7 @@ from .retrieval import Filters, Retriever, keyword_index_for
 from .rewriting import ConcatenatingRewriter, LLMRewriter, Rewriter, Turn
 from .store import ChunkStore, open_client
 from .types import Answer, Hit
-from .verification import Verifier
+from .verification import Verifier, asks_for_quantity, states_quantity
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +173,11 @@ class Assistant:
         timings["verification"] = _ms(started) - timings["to_sources"] - timings["generation"]
         if verified.declined or not verified.citations:
             trace["declined_by"] = "verification"
+            yield Done(self._declined(question, standalone, hits, timings, trace, started))
+            return
+        if asks_for_quantity(standalone) and not states_quantity(verified.text):
+            # "How much did the shipment cost?" answered with who ordered it: true, cited, and no answer.
+            trace["declined_by"] = "answer type"
             yield Done(self._declined(question, standalone, hits, timings, trace, started))
             return
         timings["total"] = _ms(started)

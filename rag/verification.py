@@ -9,7 +9,9 @@ For each sentence of a generated answer:
    does, and cite that instead;
 4. otherwise remove it, and record why in the verdicts.
 Citations are renumbered in order of first use; each quotes the supporting sentence(s)
-verbatim, with offsets into the document text.
+verbatim, with offsets into the document text. Numbers count in digits or in words ("a two-day
+meeting" supports "2 days"). ``asks_for_quantity``/``states_quantity`` let the assistant decline a
+"how many" question whose verified answer states no amount.
 """
 
 from __future__ import annotations
@@ -115,9 +117,23 @@ def required_terms(sentence: str) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(numbers)), list(dict.fromkeys(names))
 
 
+_UNITS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen " \
+         "seventeen eighteen nineteen".split()
+_TENS = {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), start=2)}
+_NUMBER_WORD = re.compile(rf"\b(?:({'|'.join(_TENS)})(?:[- ]({'|'.join(_UNITS[1:10])}))?|({'|'.join(_UNITS)})|(dozen))\b",
+                          re.IGNORECASE)
+
+
 def _numbers_in(text: str) -> set[str]:
-    """Every number of ``text`` without separators, also at its scale ("1 million" -> 1000000)."""
-    return {form for forms in _number_forms(text) for form in forms}
+    """Every number of ``text`` without separators, also at its scale ("1 million" -> 1000000), and
+    numbers written as words ("a two-day meeting" supports "2 days")."""
+    numbers = {form for forms in _number_forms(text) for form in forms}
+    for tens, unit, single, dozen in _NUMBER_WORD.findall(text):
+        if tens:
+            numbers.add(str(_TENS[tens.lower()] + (_UNITS.index(unit.lower()) if unit else 0)))
+        else:
+            numbers.add(str(_UNITS.index(single.lower())) if single else "12")
+    return numbers
 
 
 def _number_forms(text: str) -> list[set[str]]:
@@ -155,6 +171,26 @@ def _word_present(word: str, words: set[str]) -> bool:
     # "Russian" is supported by "Russia", "Cuba's" by "Cuba": allow a short inflection.
     return any((w.startswith(word) and len(w) - len(word) <= 3 and len(word) >= 4) or
                (word.startswith(w) and len(word) - len(w) <= 3 and len(w) >= 4) for w in words)
+
+
+_ASKS_QUANTITY = re.compile(r"\bhow\s+(?:many|much)\b|\bwhat\s+(?:percentage|proportion|share|fraction)\b", re.IGNORECASE)
+_QUANTITY_WORDS = re.compile(
+    r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
+    r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?|"
+    r"millions?|billions?|trillions?|dozens?|half|halves|thirds?|quarters?|once|twice|double|triple|several|"
+    r"few|none|no\s+one|nobody|nothing|per\s*cent|percent)\b", re.IGNORECASE)
+
+
+def asks_for_quantity(question: str) -> bool:
+    """The question asks how many or how much ("How many…", "What share of…")."""
+    return bool(_ASKS_QUANTITY.search(question))
+
+
+def states_quantity(text: str) -> bool:
+    """The text gives an amount: a number, in digits or in words ("hundreds", "a third", "twice");
+    citation markers are not numbers."""
+    text = MARKER.sub("", text)
+    return bool(_NUMBER.search(text) or _QUANTITY_WORDS.search(text))
 
 
 class Verifier:

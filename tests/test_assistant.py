@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from typing import Iterator, Sequence
+
 import pytest
 
 from rag.assistant import Assistant, Done, Sources, Status, Token, clean_question
 from rag.errors import InputError
+from rag.generation.base import Passage
 
 from .conftest import SEED_ID, seed_text
 
@@ -50,3 +53,21 @@ def test_follow_up_uses_the_conversation(seed_assistant: Assistant) -> None:
     answer = seed_assistant.ask("What planes carried it?", history=history)
     assert "What did Russia send to Cuba?" in answer.standalone_question
     assert any("An-124" in h.chunk.text for h in answer.hits[:2])
+
+
+class AnswersBeside:
+    """Writes a true, cited sentence that does not say how much: the answer-type check must decline."""
+
+    name = "answers-beside"
+
+    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
+        n = next(p.n for p in passages if "ordered by President" in p.chunk.text)
+        yield f"The delivery was directly ordered by President Vladimir Putin [{n}]."
+
+
+def test_a_how_much_question_answered_without_an_amount_is_declined(seed_assistant: Assistant) -> None:
+    assistant = Assistant(seed_assistant.settings, seed_assistant.store, seed_assistant.retriever, AnswersBeside(),
+                          seed_assistant.verifier)
+    declined = assistant.ask("How much did the Russian aid shipment to Cuba cost?")
+    assert declined.abstained and declined.trace["declined_by"] == "answer type"
+    assert not assistant.ask("Who ordered the Russian aid shipment to Cuba?").abstained

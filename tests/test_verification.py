@@ -4,7 +4,8 @@ import pytest
 
 from rag.generation.base import is_decline, number_passages
 from rag.types import Chunk
-from rag.verification import Verifier, missing_terms, parse_markers, required_terms, split_answer
+from rag.verification import (Verifier, asks_for_quantity, missing_terms, parse_markers, required_terms, split_answer,
+                              states_quantity)
 
 from .conftest import seed_text
 
@@ -47,6 +48,9 @@ def test_split_answer_keeps_markers_after_full_stop_with_their_sentence() -> Non
     ("A 38 million euro loan.", "a loan of 38,000,000 euro", []),
     ("Putin went in 2019.", "In 2019 Putin went", []),
     ("Putin went in 2020.", "In 2019 Putin went", ["2020"]),
+    ("The meeting lasted 2 days.", "the two-day meeting", []),
+    ("The meeting lasted 3 days.", "the two-day meeting", ["3"]),
+    ("21 hours later.", "twenty-one hours later", []), ("12 eggs.", "a dozen eggs", []),
 ])
 def test_numbers_match_at_any_scale(sentence: str, passage: str, missing: list[str]) -> None:
     assert missing_terms(sentence, passage) == missing
@@ -137,3 +141,22 @@ def test_a_repeated_sentence_is_kept_once(embeddings) -> None:  # type: ignore[n
     answer = "Russia sent nearly 100 tons of humanitarian aid to Cuba [1]. Russia sent nearly 100 tons of humanitarian aid to Cuba [1]."
     result = Verifier(embeddings).verify(answer, passages())
     assert result.text.count("100 tons") == 1 and len(result.citations) == 1
+
+
+@pytest.mark.parametrize("question, asks", [
+    ("How many medical masks were in the cargo?", True), ("how much did the repairs cost", True),
+    ("What share of children are overweight?", True), ("What percentage voted yes?", True),
+    ("Who ordered the delivery?", False), ("How long did the meeting last?", False), ("Why did Russia help?", False),
+])
+def test_quantity_questions(question: str, asks: bool) -> None:
+    assert asks_for_quantity(question) is asks
+
+
+@pytest.mark.parametrize("answer, states", [
+    ("More than 1 million medical masks [2].", True), ("Hundreds, if not thousands, of officers [1].", True),
+    ("About a third of them [3].", True), ("He has won it twice [1].", True), ("12 per cent [4].", True),
+    ("The delivery was ordered by President Vladimir Putin [1].", False),  # a marker is not a number
+    ("It was ordered by Putin [1][2].", False),
+])
+def test_answers_that_state_a_quantity(answer: str, states: bool) -> None:
+    assert states_quantity(answer) is states

@@ -357,7 +357,7 @@ def _score_answer(record: dict[str, Any], system: System, case: Case, answer: An
     verdicts = scoring.judge_answer(case, text, declined, citations, texts, [h.chunk.doc_id for h in hits])
     trace = answer.trace if answer else {}
     record.update(
-        answer=text, declined=declined, declined_by=trace.get("declined_by"),
+        answer=text, declined=declined, declined_by=trace.get("declined_by"), evidence_score=trace.get("evidence_score"),
         raw_answer=trace.get("raw_answer"), prompt=trace.get("prompt") or _prompt_of(system, answer, history),
         passages=[{"n": n, "doc_id": h.chunk.doc_id, "title": h.chunk.title, "start": h.chunk.start,
                    "end": h.chunk.end, "relevance": round(h.relevance, 4), "text": h.chunk.text}
