@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     llm_threads: int = Field(2, ge=1, le=256)
     llm_context: int = Field(4096, ge=512, le=131072)
     llm_max_tokens: int = Field(200, ge=16, le=4096)
+    context_sentences: int = Field(12, ge=0, le=200, description="Sentences of the passages, the most relevant to "
+                                   "the question, that an LLM reads (0 = the whole passages).")
     openai_base_url: str = "http://127.0.0.1:8000/v1"
     openai_model: str = "default"
     openai_api_key: SecretStr = SecretStr("")

@@ -4,7 +4,8 @@ For each sentence of a generated answer:
 1. parse its [n] markers; markers outside 1..len(passages) are dropped;
 2. check it against each cited passage: every number and name in the sentence must occur in
    the passage, and its meaning must be close to one of the passage's sentences (or two or
-   three adjacent ones, for a sentence that merges them);
+   three adjacent ones, for a sentence that merges them), or the sentence must be made of their
+   words (a clause lifted out of a long sentence);
 3. if no cited passage supports it (or it cites none), look for one passage that clearly
    does, and cite that instead;
 4. otherwise remove it, and record why in the verdicts.
@@ -25,6 +26,7 @@ from langchain_core.embeddings import Embeddings
 
 from .chunking import split_sentences
 from .generation.base import Passage, is_decline
+from .keyword import tokenize
 from .types import Citation
 
 MARKER = re.compile(r"\s*\[(\d+(?:\s*(?:,|;|and|-|–)\s*\d+)*)\]")
@@ -165,6 +167,15 @@ def missing_terms(sentence: str, passage_text: str) -> list[str]:
     return missing
 
 
+def word_coverage(sentence: str, passage_text: str) -> float:
+    """The share of the sentence's content words (stemmed, stopwords left out) found in the passage."""
+    words = tokenize(sentence)
+    if not words:
+        return 0.0
+    present = set(tokenize(passage_text))
+    return sum(w in present for w in words) / len(words)
+
+
 def _word_present(word: str, words: set[str]) -> bool:
     if word in words:
         return True
@@ -197,11 +208,12 @@ class Verifier:
     """Checks answer sentences against passages with the embedding model and term checks."""
 
     def __init__(self, embeddings: Embeddings, min_similarity: float = 0.55,
-                 reattach_similarity: float = 0.70, max_window: int = 3) -> None:
+                 reattach_similarity: float = 0.70, max_window: int = 3, min_coverage: float = 0.9) -> None:
         self.embeddings = embeddings
         self.min_similarity = min_similarity
         self.reattach_similarity = reattach_similarity
         self.max_window = max_window
+        self.min_coverage = min_coverage
 
     def verify(self, answer: str, passages: Sequence[Passage], question: str = "") -> VerifiedAnswer:
         """Verify ``answer`` against ``passages`` and return what survives, with citations.
@@ -297,8 +309,11 @@ class Verifier:
                 best_by_passage[unit.passage] = (score, unit)
             # The closest unit is not always the one holding every name and number ("ordered by
             # Putin" vs "... relief to Cuba"): look at every unit that says it closely enough.
+            # A sentence made of the unit's own words says it closely enough even when the
+            # embedding disagrees: a clause lifted out of a long sentence scores low against it.
+            close = score >= threshold or (score >= self.min_similarity and word_coverage(text, unit.text) >= self.min_coverage)
             closer = best_whole is None or score > best_whole[0]
-            if score >= threshold and closer and not missing_terms(text, unit.text):
+            if close and closer and not missing_terms(text, unit.text):
                 best_whole = (score, unit)
         # One passage that holds every name and number, and says it closely enough.
         if best_whole is not None:

@@ -112,3 +112,20 @@ def test_openai_backend_against_a_real_server(seed_settings, openai_server: str)
 def test_local_llm_backend(seed_settings) -> None:  # type: ignore[no-untyped-def]
     settings = load_settings(**{**seed_settings.model_dump(), "generator": "llamacpp"})
     check_seed_answer(Assistant.from_settings(settings))
+
+
+def test_the_llm_reads_the_sentences_most_relevant_to_the_question(embeddings) -> None:  # type: ignore[no-untyped-def]
+    from rag.generation.chat import ChatModelGenerator
+    from rag.generation.focus import focus_passages
+    passages = number_passages([
+        chunk("The bridge opened in 1932 after six years of work. It carries six lanes of traffic every day."),
+        chunk("The museum holds four thousand paintings in total. Its café is popular with the tourists."),
+        chunk("Tolls on the bridge were removed in 1990 by the state government. Traffic grew by a third after that."),
+    ])
+    focused = focus_passages("When did the bridge open, and when were its tolls removed?", passages, embeddings, 2)
+    assert [p.n for p in focused] == [1, 3]  # passages keep their numbers; the museum is left out
+    assert focused[0].chunk.text == "The bridge opened in 1932 after six years of work."
+    assert focused[1].chunk.text == "Tolls on the bridge were removed in 1990 by the state government."
+    assert focus_passages("Anything?", passages, embeddings, 0) == passages
+    prompt = ChatModelGenerator(None, "unused", embeddings, context_sentences=2).prompt("When did the bridge open?", passages)  # type: ignore[arg-type]
+    assert "[1] The bridge opened in 1932" in prompt[1].content and "museum" not in prompt[1].content

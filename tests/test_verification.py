@@ -160,3 +160,22 @@ def test_quantity_questions(question: str, asks: bool) -> None:
 ])
 def test_answers_that_state_a_quantity(answer: str, states: bool) -> None:
     assert states_quantity(answer) is states
+
+
+LONG = ("Russia dispatched nearly 100 tons of humanitarian aid to Cuba, the Russian defense ministry has informed, "
+        "following unprecedented street protests over the communist country's worst economic crisis in decades, after "
+        "the United States had imposed sanctions on Cuba's defense minister and a special forces unit for quashing "
+        "peaceful protests.")
+
+
+@pytest.mark.parametrize("answer, status", [
+    # A clause lifted out of a long sentence: its embedding is far from the sentence's, its words are all there.
+    ("The United States imposed sanctions on Cuba's defense minister and a special forces unit.", "reattached"),
+    ("The United States imposed sanctions on 12 special forces units.", "unsupported"),  # a number not there
+    ("The United States lifted its sanctions on Cuba after the protests ended peacefully.", "unsupported"),
+])
+def test_a_sentence_made_of_the_passage_words_is_supported(embeddings, answer: str, status: str) -> None:  # type: ignore[no-untyped-def]
+    long = number_passages([Chunk(id="l", doc_id="doc", title="Aid", source="s", text=LONG, start=0, end=len(LONG),
+                                  index=0, doc_version="v")])
+    verified = Verifier(embeddings).verify(answer, long, "Whom did the United States sanction?")
+    assert [v.status for v in verified.verdicts] == [status]

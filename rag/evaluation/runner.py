@@ -379,11 +379,11 @@ def _prompt_of(system: System, answer: Answer | None, history: Sequence[Turn]) -
     if answer is None or assistant is None or "raw_answer" not in answer.trace:
         return None
     from ..generation.base import number_passages
-    from ..generation.chat import ChatModelGenerator, build_messages
+    from ..generation.chat import ChatModelGenerator
     if not isinstance(assistant.generator, ChatModelGenerator):
         return None
     question = answer.standalone_question if history else answer.question
-    messages = build_messages(question, number_passages([h.chunk for h in answer.hits]))
+    messages = assistant.generator.prompt(question, number_passages([h.chunk for h in answer.hits]))
     return "\n\n".join(f"[{m.type}]\n{m.content}" for m in messages)
 
 

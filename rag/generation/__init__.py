@@ -20,8 +20,8 @@ def make_generator(settings: Settings, embeddings: Embeddings) -> Generator:
         return ExtractiveGenerator(embeddings)
     if settings.generator == "llamacpp":
         from .llamacpp import make_llamacpp_generator
-        return make_llamacpp_generator(settings)
+        return make_llamacpp_generator(settings, embeddings)
     if settings.generator == "openai":
         from .openai import make_openai_generator
-        return make_openai_generator(settings)
+        return make_openai_generator(settings, embeddings)
     raise ConfigError(f"unknown generator '{settings.generator}'; choose one of {', '.join(BACKENDS)}")

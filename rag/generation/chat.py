@@ -12,10 +12,12 @@ from __future__ import annotations
 import re
 from typing import Iterator, Sequence
 
+from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from .base import NOT_IN_CORPUS, Passage
+from .focus import focus_passages
 
 # The example has no names: with "Mayor Anna Holm opened the bridge" the model answered
 # "Who ordered the delivery?" with "Mayor Anna Holm ordered the delivery".
@@ -61,18 +63,28 @@ def build_messages(question: str, passages: Sequence[Passage]) -> list[BaseMessa
 
 
 class ChatModelGenerator:
-    """Streams an answer from a LangChain chat model."""
+    """Streams an answer from a LangChain chat model, which reads the passages' ``context_sentences``
+    sentences most relevant to the question (whole passages without ``embeddings`` or with 0)."""
 
-    def __init__(self, model: BaseChatModel, name: str) -> None:
+    def __init__(self, model: BaseChatModel, name: str, embeddings: Embeddings | None = None,
+                 context_sentences: int = 0) -> None:
         self.model = model
         self.name = name
+        self.embeddings = embeddings
+        self.context_sentences = context_sentences
+
+    def prompt(self, question: str, passages: Sequence[Passage]) -> list[BaseMessage]:
+        """The messages the model is given for this question."""
+        if self.embeddings is not None and self.context_sentences > 0:
+            passages = focus_passages(question, passages, self.embeddings, self.context_sentences)
+        return build_messages(question, passages)
 
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
         """Yield the model's answer as it is written; stop when it starts repeating itself."""
         written = ""
         sentence_start = 0
         seen: set[str] = set()
-        for chunk in self.model.stream(build_messages(question, passages)):
+        for chunk in self.model.stream(self.prompt(question, passages)):
             text = chunk.content if isinstance(chunk.content, str) else "".join(
                 part.get("text", "") for part in chunk.content if isinstance(part, dict))
             if not text:

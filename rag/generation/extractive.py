@@ -4,17 +4,10 @@ from __future__ import annotations
 
 from typing import Iterator, Sequence
 
-import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from ..chunking import split_sentences
-from ..keyword import tokenize
 from .base import NOT_IN_CORPUS, Passage
-
-
-def is_statement(sentence: str) -> bool:
-    """A full sentence of prose: five words or more, ending like a sentence."""
-    return len(sentence.split()) >= 5 and sentence.rstrip("\"'”’)]").endswith((".", "!", "?"))
+from .focus import in_reading_order, rank_sentences
 
 
 class ExtractiveGenerator:
@@ -31,34 +24,10 @@ class ExtractiveGenerator:
 
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
         """Yield the chosen sentences, each followed by its citation marker."""
-        candidates: list[tuple[int, int, str]] = []  # (passage n, position, sentence)
-        seen: set[str] = set()
-        for passage in passages:
-            for position, span in enumerate(split_sentences(passage.chunk.text)):
-                sentence = passage.chunk.text[span.start:span.end]
-                key = " ".join(sentence.split())
-                if is_statement(key) and key not in seen:  # headings, credits and overlap repeats are no answers
-                    seen.add(key)
-                    candidates.append((passage.n, position, sentence))
-        if not candidates:
+        ranked = rank_sentences(question, passages, self.embeddings)
+        if not ranked or ranked[0].score < self.min_similarity:
             yield NOT_IN_CORPUS
             return
-        vectors = np.asarray(self.embeddings.embed_documents([" ".join(c[2].split()) for c in candidates]))
-        query = np.asarray(self.embeddings.embed_query(question))
-        question_terms = set(tokenize(question))
-        scores = vectors @ query
-        # A little credit for sharing the question's words: names and numbers matter.
-        for i, (_, _, sentence) in enumerate(candidates):
-            overlap = question_terms & set(tokenize(sentence))
-            scores[i] += 0.05 * min(len(overlap), 4)
-        order = np.argsort(-scores)
-        best = float(scores[order[0]])
-        if best < self.min_similarity:
-            yield NOT_IN_CORPUS
-            return
-        chosen = [i for i in order[: self.max_sentences] if scores[i] >= best - self.keep_within]
-        # Read in document order within each passage, passages in retrieval order.
-        chosen.sort(key=lambda i: (candidates[i][0], candidates[i][1]))
-        for number, i in enumerate(chosen):
-            n, _, sentence = candidates[i]
-            yield ("" if number == 0 else " ") + " ".join(sentence.split()) + f" [{n}]"
+        chosen = [s for s in ranked[: self.max_sentences] if s.score >= ranked[0].score - self.keep_within]
+        for number, sentence in enumerate(in_reading_order(chosen)):
+            yield ("" if number == 0 else " ") + sentence.text + f" [{sentence.n}]"

@@ -18,6 +18,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from langchain_core.embeddings import Embeddings
+
 from ..config import Settings
 from ..errors import ModelError
 from .base import Passage
@@ -132,10 +134,10 @@ class LocalLLMGenerator(ChatModelGenerator):
             yield from super().stream(question, passages)
 
 
-def make_llamacpp_generator(settings: Settings) -> LocalLLMGenerator:
+def make_llamacpp_generator(settings: Settings, embeddings: Embeddings) -> LocalLLMGenerator:
     """The local LLM generator from settings (the packaged model unless a path is given)."""
     path = settings.llm_model_path or ensure_default_model(settings.cache_dir)
     if not Path(path).is_file():
         raise ModelError(f"no model file at {path}; set RAG_LLM_MODEL_PATH to a GGUF file or unset it for the default")
     model = load_chat_model(str(path), settings.llm_threads, settings.llm_context, settings.llm_max_tokens)
-    return LocalLLMGenerator(model, name="llamacpp")
+    return LocalLLMGenerator(model, name="llamacpp", embeddings=embeddings, context_sentences=settings.context_sentences)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from langchain_core.embeddings import Embeddings
+
 from ..config import Settings
 from ..errors import ConfigError
 from .chat import ChatModelGenerator
 
 
-def make_openai_generator(settings: Settings) -> ChatModelGenerator:
+def make_openai_generator(settings: Settings, embeddings: Embeddings) -> ChatModelGenerator:
     """A generator that streams from ``settings.openai_base_url`` with ``settings.openai_model``."""
     try:
         from langchain_openai import ChatOpenAI
@@ -20,4 +22,4 @@ def make_openai_generator(settings: Settings) -> ChatModelGenerator:
                        api_key=settings.openai_api_key.get_secret_value() or "not-needed",
                        temperature=0.0, max_tokens=settings.llm_max_tokens, timeout=settings.openai_timeout_s,
                        max_retries=1, streaming=True)
-    return ChatModelGenerator(model, name="openai")
+    return ChatModelGenerator(model, name="openai", embeddings=embeddings, context_sentences=settings.context_sentences)
