@@ -186,10 +186,9 @@ def _word_present(word: str, words: set[str]) -> bool:
 
 _ASKS_QUANTITY = re.compile(r"\bhow\s+(?:many|much)\b|\bwhat\s+(?:percentage|proportion|share|fraction)\b", re.IGNORECASE)
 _QUANTITY_WORDS = re.compile(
-    r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
-    r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?|"
-    r"millions?|billions?|trillions?|dozens?|half|halves|thirds?|quarters?|once|twice|double|triple|several|"
-    r"few|none|no\s+one|nobody|nothing|per\s*cent|percent)\b", re.IGNORECASE)
+    rf"\b(?:{'|'.join(_UNITS[1:])}|{'|'.join(_TENS)}|hundreds?|thousands?|millions?|billions?|trillions?|dozens?|"
+    r"half|halves|thirds?|quarters?|once|twice|double|triple|several|few|none|no\s+one|nobody|nothing|per\s*cent|"
+    r"percent)\b", re.IGNORECASE)
 
 
 def asks_for_quantity(question: str) -> bool:
