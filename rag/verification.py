@@ -75,6 +75,10 @@ class VerifiedAnswer:
         return [v for v in self.verdicts if v.status not in ("supported", "reattached", "decline")]
 
 
+# How many of the closest units are tried in pairs, for a sentence that joins two facts.
+_PAIR_CANDIDATES = 8
+
+
 @dataclass(frozen=True)
 class _Unit:
     """A sentence or a short run of adjacent sentences of a passage, quotable verbatim."""
@@ -85,6 +89,10 @@ class _Unit:
     text: str
     first: int   # index of its first sentence in the passage
     width: int   # number of sentences
+
+
+def _overlap(a: _Unit, b: _Unit) -> bool:
+    return a.passage == b.passage and a.start < b.end and b.start < a.end
 
 
 def parse_markers(sentence: str) -> tuple[str, tuple[int, ...]]:
@@ -142,11 +150,19 @@ def _number_forms(text: str) -> list[set[str]]:
     """Each number of ``text`` with the forms it may take: as written, and scaled by a word after it."""
     forms: list[set[str]] = []
     for match in _NUMBER.finditer(text):
-        written = match.group().replace(",", "").rstrip(".")
+        written = _plain_number(match.group())
         scale = _SCALE_AFTER.match(text, match.end())
         scaled = {_scaled(written, scale.group(1))} if scale else set()
         forms.append({written} | scaled - {""})
     return forms
+
+
+def _plain_number(written: str) -> str:
+    """A number without separators or zero decimals: "1,000" -> "1000", "4.00" -> "4", "4.50" -> "4.5"."""
+    number = written.replace(",", "").rstrip(".")
+    if "." in number:
+        number = number.rstrip("0").rstrip(".")
+    return number
 
 
 def _scaled(written: str, scale: str) -> str:
@@ -154,16 +170,25 @@ def _scaled(written: str, scale: str) -> str:
     return str(int(value)) if value.is_integer() else ""
 
 
-def missing_terms(sentence: str, passage_text: str) -> list[str]:
-    """Numbers and names of the sentence that the passage lacks."""
+def missing_terms(sentence: str, passage_text: str, context: str = "", given: Sequence[str] = ()) -> list[str]:
+    """Numbers and names of the sentence that the passage lacks.
+
+    A name the question ``given`` is excused when the ``context`` (the rest of the quote's passage)
+    holds it: "He underwent an emergency appendectomy" supports "Suharto underwent…" when the
+    sentence before names Suharto and the question asked about him. A name from nowhere is not."""
     _, names = required_terms(sentence)
     passage_numbers = _numbers_in(passage_text)
     missing = list(dict.fromkeys(min(forms, key=len) for forms in _number_forms(sentence) if not forms & passage_numbers))
     words = {w.lower() for w in _WORD.findall(passage_text)}
+    context_words = {w.lower() for w in _WORD.findall(context)} if context and given else set()
+    asked = {g.lower() for g in given}
     for name in names:
         parts = [p.lower() for p in _WORD.findall(name)]
-        if not all(_word_present(p, words) for p in parts):
-            missing.append(name)
+        if all(_word_present(p, words) for p in parts):
+            continue
+        if name.lower() in asked and all(_word_present(p, context_words) for p in parts):
+            continue
+        missing.append(name)
     return missing
 
 
@@ -242,6 +267,7 @@ class Verifier:
             in_context = np.asarray(self.embeddings.embed_documents([f"{question} {t}" for _, t, _ in sentences]))
             similarity = np.maximum(similarity, in_context @ unit_vectors.T)
 
+        given = required_terms(question)[1] if question else []
         verdicts: list[SentenceVerdict] = []
         kept: list[tuple[str, list[_Unit]]] = []
         for row, (raw, text, cited) in enumerate(sentences):
@@ -249,10 +275,11 @@ class Verifier:
                 verdicts.append(SentenceVerdict(text, cited, "decline"))
                 continue
             valid = tuple(n for n in cited if n in by_number)
-            support = self._support(text, valid, units, similarity[row], self.min_similarity)
+            support = self._support(text, valid, units, similarity[row], self.min_similarity, by_number, given)
             status = "supported"
             if support is None:
-                support = self._support(text, tuple(by_number), units, similarity[row], self.reattach_similarity)
+                support = self._support(text, tuple(by_number), units, similarity[row], self.reattach_similarity,
+                                        by_number, given)
                 status = "reattached"
             if support is None:
                 status = "out-of-range-only" if cited and not valid else "unsupported"
@@ -294,35 +321,49 @@ class Verifier:
         return np.asarray(rows)
 
     def _support(self, text: str, allowed: tuple[int, ...], units: list[_Unit], scores: np.ndarray,
-                 threshold: float) -> tuple[list[_Unit], float] | None:
+                 threshold: float, by_number: dict[int, Passage], given: Sequence[str] = ()
+                 ) -> tuple[list[_Unit], float] | None:
         """The closest quotable unit of the allowed passages that holds every name and number of
         ``text`` (or two units that hold them together), or None."""
-        best_by_passage: dict[int, tuple[float, _Unit]] = {}
+        def lacks(unit_text: str, *passage_numbers: int) -> list[str]:
+            context = " ".join(by_number[n].chunk.text for n in passage_numbers)
+            return missing_terms(text, unit_text, context, given)
+
+        scored: list[tuple[float, _Unit]] = []
         best_whole: tuple[float, _Unit] | None = None
         for index, unit in enumerate(units):
             if unit.passage not in allowed:
                 continue
             # Prefer the shortest quote: a wider window must be clearly better to win.
             score = float(scores[index]) - 0.02 * (unit.text.count(" ") > 60)
-            if unit.passage not in best_by_passage or score > best_by_passage[unit.passage][0]:
-                best_by_passage[unit.passage] = (score, unit)
+            scored.append((score, unit))
             # The closest unit is not always the one holding every name and number ("ordered by
             # Putin" vs "... relief to Cuba"): look at every unit that says it closely enough.
             # A sentence made of the unit's own words says it closely enough even when the
             # embedding disagrees: a clause lifted out of a long sentence scores low against it.
             close = score >= threshold or (score >= self.min_similarity and word_coverage(text, unit.text) >= self.min_coverage)
             closer = best_whole is None or score > best_whole[0]
-            if close and closer and not missing_terms(text, unit.text):
+            if close and closer and not lacks(unit.text, unit.passage):
                 best_whole = (score, unit)
-        # One passage that holds every name and number, and says it closely enough.
+        # One unit that holds every name and number, and says it closely enough.
         if best_whole is not None:
             return [best_whole[1]], best_whole[0]
-        candidates = sorted(best_by_passage.values(), key=lambda pair: -pair[0])
-        # Or two cited passages that together hold the names and numbers (a sentence joining two facts).
-        if len(candidates) >= 2 and len(allowed) >= 2:
-            (s1, u1), (s2, u2) = candidates[0], candidates[1]
-            if min(s1, s2) >= threshold - 0.15 and max(s1, s2) >= threshold and not missing_terms(text, u1.text + " " + u2.text):
-                return [u1, u2], max(s1, s2)
+        # Or two units that hold them together: a sentence joining two facts, from two passages or
+        # from two places of one passage too far apart for one quote.
+        ranked: list[tuple[float, _Unit]] = []   # the closest units that do not overlap each other
+        for score, unit in sorted(scored, key=lambda pair: -pair[0]):
+            if len(ranked) == _PAIR_CANDIDATES:
+                break
+            if not any(_overlap(unit, other) for _, other in ranked):
+                ranked.append((score, unit))
+        for i, (s1, u1) in enumerate(ranked):
+            if s1 < threshold:
+                break
+            for s2, u2 in ranked[i + 1:]:
+                if s2 < threshold - 0.15:
+                    break
+                if not lacks(u1.text + " " + u2.text, *dict.fromkeys((u1.passage, u2.passage))):
+                    return sorted([u1, u2], key=lambda u: (u.passage, u.start)), s1
         return None
 
     @staticmethod
