@@ -19,13 +19,14 @@ from .config import Settings
 from .embedding import load_embeddings
 from .errors import GenerationError, InputError, RagError
 from .generation import make_generator
-from .generation.base import NOT_IN_CORPUS, Generator, is_decline, number_passages
+from .generation.base import NOT_IN_CORPUS, Generator, Passage, is_decline, number_passages
+from .grading import AnswerGrader, make_grader
 from .reranking import make_reranker
 from .retrieval import Filters, Retriever, keyword_index_for
 from .rewriting import ConcatenatingRewriter, LLMRewriter, Rewriter, Turn
 from .store import ChunkStore, open_client
 from .types import Answer, Hit
-from .verification import Verifier, asks_for_quantity, states_quantity
+from .verification import VerifiedAnswer, Verifier, asks_for_quantity, split_answer, states_quantity
 
 log = logging.getLogger(__name__)
 
@@ -93,13 +94,16 @@ class Assistant:
     """One corpus, its retriever and a generator: asks questions and streams verified answers."""
 
     def __init__(self, settings: Settings, store: ChunkStore, retriever: Retriever, generator: Generator,
-                 verifier: Verifier, rewriter: Rewriter | None = None) -> None:
+                 verifier: Verifier, rewriter: Rewriter | None = None, fallback: Generator | None = None,
+                 grader: AnswerGrader | None = None) -> None:
         self.settings = settings
         self.store = store
         self.retriever = retriever
         self.generator = generator
         self.verifier = verifier
         self.rewriter = rewriter or ConcatenatingRewriter()
+        self.fallback = fallback
+        self.grader = grader
 
     @classmethod
     def from_settings(cls, settings: Settings, generator: Generator | None = None) -> "Assistant":
@@ -112,7 +116,8 @@ class Assistant:
                               reranker=make_reranker(settings.reranker, settings.cache_dir),
                               rerank_candidates=settings.rerank_candidates)
         generator = generator or make_generator(settings, embeddings)
-        return cls(settings, store, retriever, generator, Verifier(embeddings), make_rewriter(generator))
+        return cls(settings, store, retriever, generator, Verifier(embeddings), make_rewriter(generator),
+                   make_fallback(settings, generator, embeddings), make_grader(generator) if settings.grade_fallback else None)
 
     def ask(self, question: str, history: Sequence[Turn] = (), filters: Filters = Filters(), k: int | None = None) -> Answer:
         """Answer one question; the last event of ``stream``."""
@@ -162,27 +167,53 @@ class Assistant:
         raw = "".join(pieces).strip()
         timings["generation"] = _ms(generation_started)
         trace["raw_answer"] = raw
-
-        if not raw or NOT_IN_CORPUS in raw or (is_decline(raw) and "[" not in raw):
-            trace["declined_by"] = "generator"
-            yield Done(self._declined(question, standalone, hits, timings, trace, started))
-            return
         yield Status("verifying")
-        verified = self.verifier.verify(raw, passages, standalone)
-        trace["verdicts"] = [v.__dict__ for v in verified.verdicts]
+        verified, declined_by = self.conclude(raw, passages, standalone, trace)
+        if declined_by in self.settings.fallback_on and self.fallback is not None:
+            trace["first_declined_by"] = declined_by
+            verified, declined_by = self.fall_back(standalone if history else question, standalone, passages, trace)
         timings["verification"] = _ms(started) - timings["to_sources"] - timings["generation"]
-        if verified.declined or not verified.citations:
-            trace["declined_by"] = "verification"
-            yield Done(self._declined(question, standalone, hits, timings, trace, started))
-            return
-        if asks_for_quantity(standalone) and not states_quantity(verified.text):
-            # "How much did the shipment cost?" answered with who ordered it: true, cited, and no answer.
-            trace["declined_by"] = "answer type"
+        if declined_by or verified is None:
+            trace["declined_by"] = declined_by
             yield Done(self._declined(question, standalone, hits, timings, trace, started))
             return
         timings["total"] = _ms(started)
         yield Done(Answer(question=question, text=verified.text, abstained=False, citations=verified.citations,
                           hits=hits, standalone_question=standalone, timings_ms=timings, trace=trace))
+
+    def fall_back(self, question: str, standalone: str, passages: Sequence[Passage],
+                  trace: dict[str, object]) -> tuple[VerifiedAnswer | None, str | None]:
+        """The fallback backend's answer from the same passages, under the same checks.
+
+        The small model's "not in the passages" is wrong more often than right, and its paraphrase
+        may fail a check that the passages' own sentences pass. Those sentences are true to the
+        corpus but may not answer what was asked, so the grader keeps only the ones that do."""
+        assert self.fallback is not None
+        raw = "".join(self.fallback.stream(question, passages)).strip()
+        trace["fallback_answer"] = raw
+        verified, declined_by = self.conclude(raw, passages, standalone, trace)
+        if verified is not None and self.grader is not None:
+            answering = [s for s in split_answer(raw) if self.grader.answers(standalone, s)]
+            trace["graded_answering"] = f"{len(answering)} of {len(split_answer(raw))}"
+            verified, declined_by = self.conclude(" ".join(answering), passages, standalone, trace) \
+                if answering else (None, "grader")
+        trace["answered_by"] = None if declined_by else self.fallback.name
+        return verified, declined_by
+
+    def conclude(self, raw: str, passages: Sequence[Passage], question: str,
+                 trace: dict[str, object]) -> tuple[VerifiedAnswer | None, str | None]:
+        """The verified answer from a generator's text, or why it is declined: the generator said
+        so, verification left nothing, or the answer does not state what the question asks for."""
+        if not raw or NOT_IN_CORPUS in raw or (is_decline(raw) and "[" not in raw):
+            return None, "generator"
+        verified = self.verifier.verify(raw, passages, question)
+        trace["verdicts"] = [v.__dict__ for v in verified.verdicts]
+        if verified.declined or not verified.citations:
+            return None, "verification"
+        if asks_for_quantity(question) and not states_quantity(verified.text):
+            # "How much did the shipment cost?" answered with who ordered it: true, cited, and no answer.
+            return None, "answer type"
+        return verified, None
 
     def evidence_score(self, question: str, hits: Sequence[Hit]) -> float:
         """How closely the best sentence of the passages matches the question (cosine).
@@ -202,6 +233,13 @@ class Assistant:
         timings["total"] = _ms(started)
         return Answer(question=question, text=decline_message(hits), abstained=True, citations=[], hits=hits,
                       standalone_question=standalone, timings_ms=timings, trace=trace)
+
+
+def make_fallback(settings: Settings, generator: Generator, embeddings: object) -> Generator | None:
+    """The backend that answers when the main one's answer is declined (none when they are the same)."""
+    if settings.fallback == "none" or settings.fallback == generator.name:
+        return None
+    return make_generator(settings.model_copy(update={"generator": settings.fallback}), embeddings)  # type: ignore[arg-type]
 
 
 def make_rewriter(generator: Generator) -> Rewriter:

@@ -17,6 +17,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 RetrieverName = Literal["hybrid", "dense", "bm25"]
 GeneratorName = Literal["llamacpp", "extractive", "openai"]
+DeclineReason = Literal["generator", "verification", "answer type"]
 
 
 class Settings(BaseSettings):
@@ -56,6 +57,13 @@ class Settings(BaseSettings):
     llm_threads: int = Field(2, ge=1, le=256)
     llm_context: int = Field(4096, ge=512, le=131072)
     llm_max_tokens: int = Field(200, ge=16, le=4096)
+    fallback: Literal["extractive", "none"] = Field("extractive", description="Backend that answers from the same "
+                                                    "passages when the main one's answer is declined.")
+    fallback_on: tuple[DeclineReason, ...] = Field(("generator", "verification"), description="Which declines of the "
+                                                   "main backend the fallback may overturn (JSON list): generator, "
+                                                   "verification, answer type.")
+    grade_fallback: bool = Field(True, description="Keep only the fallback's sentences that the LLM reads as "
+                                 "answering the question (decline when none does).")
     context_sentences: int = Field(12, ge=0, le=200, description="Sentences of the passages, the most relevant to "
                                    "the question, that an LLM reads (0 = the whole passages).")
     openai_base_url: str = "http://127.0.0.1:8000/v1"

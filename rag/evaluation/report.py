@@ -355,11 +355,17 @@ def _record_html(case: Any, record: dict[str, Any]) -> str:
         return "\n".join(parts)
     decision = "declined" + (f" by {record['declined_by']}" if record.get("declined_by") else "") \
         if record["declined"] else "answered"
+    if record.get("first_declined_by"):
+        decision += f" (the LLM's answer declined by {record['first_declined_by']}, then the " \
+                    f"{record.get('answered_by') or 'extractive'} fallback)"
     right = record["declined"] != record["answerable"]
     parts.append(f"<p><b>answer</b> ({esc(decision)} {_mark(right)}, {record.get('latency_ms') or 0:,.0f} ms):</p>"
                  f"<pre>{esc(record['answer'])}</pre>")
     if record.get("raw_answer") is not None and record["raw_answer"].strip() != record["answer"].strip():
         parts.append(f"<details><summary>raw generator output</summary><pre>{esc(record['raw_answer'])}</pre></details>")
+    if record.get("fallback_answer"):
+        parts.append(f"<details><summary>fallback output, before grading</summary><pre>{esc(record['fallback_answer'])}"
+                     "</pre></details>")
     checks = [f"fact {_mark(f['matched'])} {esc(' | '.join(f['alternatives']))}" for f in record["facts"]]
     checks += [f"evidence {_mark(e['covered'])} {esc(e['doc_id'])}: “{esc(e['text'])}”" for e in record["evidence"]]
     checks += [f"{_mark(False)} forbidden said: {esc(p)}" for p in record["forbidden_found"]]
