@@ -119,6 +119,13 @@ class Assistant:
         return cls(settings, store, retriever, generator, Verifier(embeddings), make_rewriter(generator),
                    make_fallback(settings, generator, embeddings), make_grader(generator) if settings.grade_fallback else None)
 
+    def with_generator(self, generator: Generator, settings: Settings | None = None) -> "Assistant":
+        """The same corpus, retriever and verifier answering with another backend (its own fallback and grader)."""
+        settings = settings or self.settings
+        return Assistant(settings, self.store, self.retriever, generator, self.verifier, self.rewriter,
+                         make_fallback(settings, generator, self.retriever.embeddings),
+                         make_grader(generator) if settings.grade_fallback else None)
+
     def ask(self, question: str, history: Sequence[Turn] = (), filters: Filters = Filters(), k: int | None = None) -> Answer:
         """Answer one question; the last event of ``stream``."""
         answer = None

@@ -71,3 +71,79 @@ def test_a_how_much_question_answered_without_an_amount_is_declined(seed_assista
     declined = assistant.ask("How much did the Russian aid shipment to Cuba cost?")
     assert declined.abstained and declined.trace["declined_by"] == "answer type"
     assert not assistant.ask("Who ordered the Russian aid shipment to Cuba?").abstained
+
+
+class SaysNotInCorpus:
+    """A model that declines everything: its NOT_IN_CORPUS must not stand when the passages answer."""
+
+    name = "declines"
+
+    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
+        yield "NOT_IN_CORPUS"
+
+
+class WritesUnsupported:
+    """A model whose paraphrase fails verification (a number the passages do not hold)."""
+
+    name = "unsupported"
+
+    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
+        yield "The delivery was ordered by President Vladimir Putin on 14 March [1]."
+
+
+class ScriptedGrader:
+    """Says YES to sentences containing one of ``yes`` (the real grader is the LLM: test_generation.py)."""
+
+    def __init__(self, *yes: str) -> None:
+        self.yes = yes
+        self.asked: list[str] = []
+
+    def answers(self, question: str, text: str) -> bool:
+        self.asked.append(text)
+        return any(word in text for word in self.yes)
+
+
+def with_fallback(seed_assistant: Assistant, generator: object, grader: object | None,
+                  **settings: object) -> Assistant:
+    from rag.generation.extractive import ExtractiveGenerator
+    return Assistant(seed_assistant.settings.model_copy(update=settings), seed_assistant.store,
+                     seed_assistant.retriever, generator, seed_assistant.verifier,  # type: ignore[arg-type]
+                     fallback=ExtractiveGenerator(seed_assistant.retriever.embeddings), grader=grader)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("generator, first", [(SaysNotInCorpus(), "generator"), (WritesUnsupported(), "verification")])
+def test_the_fallback_answers_when_the_llm_answer_is_declined(seed_assistant: Assistant, generator: object,
+                                                              first: str) -> None:
+    grader = ScriptedGrader("Putin")
+    answer = with_fallback(seed_assistant, generator, grader).ask("Who ordered the delivery of aid to Cuba?")
+    assert not answer.abstained, answer.trace
+    assert answer.trace["first_declined_by"] == first and answer.trace["answered_by"] == "extractive"
+    assert "Putin" in answer.text and "14 March" not in answer.text
+    text = seed_text()
+    assert all(text[c.start:c.end] == c.quote for c in answer.citations)
+    # Only the graded sentences are kept: every quote is one the grader said answers the question.
+    assert grader.asked and all("Putin" in c.quote for c in answer.citations)
+
+
+def test_the_fallback_declines_when_no_quoted_sentence_answers(seed_assistant: Assistant) -> None:
+    grader = ScriptedGrader()   # nothing answers
+    answer = with_fallback(seed_assistant, SaysNotInCorpus(), grader).ask("How many warships docked in Havana?")
+    assert answer.abstained and answer.citations == [] and answer.trace["declined_by"] == "grader"
+    assert "couldn't find" in answer.text and grader.asked
+
+
+def test_the_fallback_is_off_for_declines_it_may_not_overturn(seed_assistant: Assistant) -> None:
+    answer = with_fallback(seed_assistant, SaysNotInCorpus(), ScriptedGrader("Putin"),
+                           fallback_on=("verification",)).ask("Who ordered the delivery of aid to Cuba?")
+    assert answer.abstained and answer.trace["declined_by"] == "generator" and "answered_by" not in answer.trace
+
+
+def test_the_default_llm_assistant_gets_an_extractive_fallback_and_a_grader(seed_settings) -> None:  # type: ignore[no-untyped-def]
+    from rag.assistant import make_fallback
+    from rag.grading import make_grader
+    from rag.generation.extractive import ExtractiveGenerator
+    extractive = ExtractiveGenerator(None)  # type: ignore[arg-type]
+    assert make_fallback(seed_settings, extractive, None) is None   # no fallback to itself
+    assert make_grader(extractive) is None                          # no chat model to read with
+    assert isinstance(make_fallback(seed_settings, SaysNotInCorpus(), None), ExtractiveGenerator)  # type: ignore[arg-type]
+    assert make_fallback(seed_settings.model_copy(update={"fallback": "none"}), SaysNotInCorpus(), None) is None  # type: ignore[arg-type]

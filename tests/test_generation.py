@@ -129,3 +129,22 @@ def test_the_llm_reads_the_sentences_most_relevant_to_the_question(embeddings) -
     assert focus_passages("Anything?", passages, embeddings, 0) == passages
     prompt = ChatModelGenerator(None, "unused", embeddings, context_sentences=2).prompt("When did the bridge open?", passages)  # type: ignore[arg-type]
     assert "[1] The bridge opened in 1932" in prompt[1].content and "museum" not in prompt[1].content
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question, text, answers", [
+    ("Who ordered the delivery?", "The delivery was directly ordered by President Vladimir Putin [1].", True),
+    ("Where did the cargo planes take off from?",
+     "Two An-124 cargo planes carrying more than 88 tons of humanitarian support took off from a military airport "
+     "near Moscow.", True),
+    ("Who won the 2001 Nobel Prize in Literature?",
+     "Kofi Annan has accepted the 2001 Nobel Peace Prize in the Norwegian capital, Oslo [1].", False),
+    ("How many Russian warships docked in Havana in 2019?",
+     "In October 2019, Nikolai Patrushev, who heads the Russian Security Council, visited Havana.", False),
+])
+def test_the_local_llm_grades_whether_a_text_answers(seed_settings, question: str, text: str, answers: bool) -> None:  # type: ignore[no-untyped-def]
+    from rag.generation.llamacpp import make_llamacpp_generator
+    from rag.grading import make_grader
+    generator = make_llamacpp_generator(seed_settings, None)  # type: ignore[arg-type]
+    grader = make_grader(generator)
+    assert grader is not None and grader.answers(question, text) is answers

@@ -179,3 +179,58 @@ def test_a_sentence_made_of_the_passage_words_is_supported(embeddings, answer: s
                                   index=0, doc_version="v")])
     verified = Verifier(embeddings).verify(answer, long, "Whom did the United States sanction?")
     assert [v.status for v in verified.verdicts] == [status]
+
+
+@pytest.mark.parametrize("sentence, passage, missing", [
+    ("The cash rate fell to 4.00 per cent.", "the cash rate is now 4 per cent", []),
+    ("The cash rate fell to 4.50 per cent.", "the cash rate is now 4.5 per cent", []),
+    ("The cash rate fell to 4.25 per cent.", "the cash rate is now 4 per cent", ["4.25"]),
+    ("It cost 1,500.0 dollars.", "it cost 1500 dollars", []),
+])
+def test_zero_decimals_do_not_change_a_number(sentence: str, passage: str, missing: list[str]) -> None:
+    assert missing_terms(sentence, passage) == missing
+
+
+def test_a_name_the_question_gives_may_come_from_the_rest_of_the_passage() -> None:
+    unit = "He underwent an emergency appendectomy on February 24."
+    passage = "Suharto was taken to hospital in Jakarta last week. " + unit
+    sentence = "Suharto underwent an emergency appendectomy on February 24."
+    assert missing_terms(sentence, unit) == ["Suharto"]
+    assert missing_terms(sentence, unit, passage, given=["Suharto"]) == []
+    # Only a name the question gives: the answer's own names must be in the quote.
+    assert missing_terms(sentence, unit, passage, given=[]) == ["Suharto"]
+    # And only when the passage holds it: a name from nowhere stays missing.
+    assert missing_terms("Suharto flew to the Caribbean.", "Suharto flew to Cuba.", "Suharto flew to Cuba.",
+                         given=["Caribbean"]) == ["Caribbean"]
+
+
+FAR_APART = ("Suharto was taken to a Jakarta hospital on Saturday. Doctors said his condition was stable. "
+             "Visitors were turned away at the gate. The hospital issued a short statement at noon. "
+             "He underwent an emergency appendectomy on February 24.")
+
+
+def test_verification_reads_a_question_name_from_the_quotes_passage(embeddings) -> None:  # type: ignore[no-untyped-def]
+    numbered = number_passages([Chunk(id="c", doc_id="doc", title="T", source="s", text=FAR_APART, start=0,
+                                      end=len(FAR_APART), index=0, doc_version="v")])
+    answer = "Suharto underwent an emergency appendectomy on February 24 [1]."
+    asked = Verifier(embeddings).verify(answer, numbered, "When did Suharto undergo his emergency appendectomy?")
+    assert not asked.declined
+    assert asked.citations[0].quote == "He underwent an emergency appendectomy on February 24."
+    # Asked about "the patient", the sentence names Suharto on its own: the sentence that names him is quoted too.
+    other = Verifier(embeddings).verify(answer, numbered, "When did the patient undergo surgery?")
+    assert [c.quote for c in other.citations] == ["Suharto was taken to a Jakarta hospital on Saturday.",
+                                                  "He underwent an emergency appendectomy on February 24."]
+
+
+def test_a_sentence_joining_two_places_of_one_passage_cites_both(embeddings) -> None:  # type: ignore[no-untyped-def]
+    text = ("Russia dispatched nearly 100 tons of humanitarian aid to Cuba. Protests had spread across the island. "
+            "Prices of food and medicine had doubled. Power cuts lasted for days. "
+            "The delivery was directly ordered by President Vladimir Putin.")
+    numbered = number_passages([Chunk(id="c", doc_id="doc", title="T", source="s", text=text, start=0,
+                                      end=len(text), index=0, doc_version="v")])
+    verified = Verifier(embeddings).verify("President Vladimir Putin ordered the 100 tons of aid to Cuba [1].", numbered,
+                                           "Who ordered the 100 tons of aid to Cuba?")
+    assert not verified.declined
+    assert [c.quote for c in verified.citations] == ["Russia dispatched nearly 100 tons of humanitarian aid to Cuba.",
+                                                     "The delivery was directly ordered by President Vladimir Putin."]
+    assert verified.text.endswith("[1][2].")

@@ -79,8 +79,7 @@ class Backends:
                 base = self._base
                 settings = base.settings.model_copy(update={"generator": name})
                 generator = make_generator(settings, base.retriever.embeddings)
-                self._assistants[name] = Assistant(settings, base.store, base.retriever, generator,
-                                                   base.verifier, base.rewriter)
+                self._assistants[name] = base.with_generator(generator, settings)
             return self._assistants[name]
 
     @contextlib.contextmanager
