@@ -123,6 +123,10 @@ def test_the_fallback_answers_when_the_llm_answer_is_declined(seed_assistant: As
     assert all(text[c.start:c.end] == c.quote for c in answer.citations)
     # Only the graded sentences are kept: every quote is one the grader said answers the question.
     assert grader.asked and all("Putin" in c.quote for c in answer.citations)
+    # The chat says why the answer reads as quotes after a draft that was not kept.
+    from rag.ui.render import render_answer
+    why = "found no answer" if first == "generator" else "do not support"
+    assert why in render_answer(answer, {}, meta="") and "quotes the passages" in render_answer(answer, {}, meta="")
 
 
 def test_the_fallback_declines_when_no_quoted_sentence_answers(seed_assistant: Assistant) -> None:

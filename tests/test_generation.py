@@ -138,7 +138,8 @@ def test_the_llm_reads_the_sentences_most_relevant_to_the_question(embeddings) -
      "Two An-124 cargo planes carrying more than 88 tons of humanitarian support took off from a military airport "
      "near Moscow.", True),
     ("Who won the 2001 Nobel Prize in Literature?",
-     "Kofi Annan has accepted the 2001 Nobel Peace Prize in the Norwegian capital, Oslo [1].", False),
+     "United Nationals secretary-general Kofi Annan has accepted the 2001 Nobel Peace Prize in the Norwegian capital, "
+     "Oslo, declaring that to save one life is to save humanity itself [1].", False),
     ("How many Russian warships docked in Havana in 2019?",
      "In October 2019, Nikolai Patrushev, who heads the Russian Security Council, visited Havana.", False),
 ])

@@ -117,7 +117,13 @@ def render_answer(answer: Answer, documents: dict[str, str | None], meta: str = 
     sources = "".join(render_citation(c, documents.get(c.doc_id), answer_id) for c in answer.citations)
     removed = [v for v in answer.trace.get("verdicts", []) if v.get("status") in ("unsupported", "out-of-range-only")]
     note = ""
-    if removed:
+    if answer.trace.get("answered_by"):
+        # The draft streamed above was declined; say why the answer reads as quotes.
+        why = ("found no answer in the passages" if answer.trace.get("first_declined_by") == "generator"
+               else "wrote an answer that the passages do not support")
+        note = (f'<p class="rag-note">The model {why}, so the answer quotes the passages\' own sentences '
+                "that it read as answering the question.</p>")
+    elif removed:
         note = (f'<p class="rag-note">{len(removed)} sentence{"s" if len(removed) != 1 else ""} of the draft '
                 f"{'were' if len(removed) != 1 else 'was'} left out because no passage supports "
                 f"{'them' if len(removed) != 1 else 'it'}.</p>")
