@@ -115,3 +115,29 @@ def test_eval_command(tiny_suite: Path, tmp_path: Path, capsys) -> None:  # type
 def test_eval_command_rejects_an_unknown_suite(capsys) -> None:  # type: ignore[no-untyped-def]
     assert main(["eval", "--suite", "no-such-suite", "--backend", "extractive"]) == 2
     assert "known suites" in capsys.readouterr().err
+
+
+def test_replay_answers_with_the_recorded_text_and_names_cases_whose_passages_moved() -> None:
+    import importlib.util
+    from rag.config import PROJECT_ROOT
+    from rag.generation.base import number_passages
+    from rag.types import Chunk
+    spec = importlib.util.spec_from_file_location("replay", PROJECT_ROOT / "evals" / "replay.py")
+    replay = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(replay)  # type: ignore[union-attr]
+    records = [{"query": "Who ordered it?", "turns": ["Who ordered it?"], "history": [], "raw_answer": "Putin [1].",
+                "passages": [{"doc_id": "d", "start": 0}]},
+               {"query": "What did Russia send? And who ordered it?", "turns": ["What did Russia send?", "And who?"],
+                "history": [["What did Russia send?", "Aid [1]."]], "raw_answer": None, "passages": []}]
+    generator = replay.RecordedGenerator(records)
+    chunk = Chunk(id="c", doc_id="d", title="T", source="s", text="Putin ordered it.", start=0, end=17, index=0,
+                  doc_version="v")
+    assert "".join(generator.stream("Who ordered it?", number_passages([chunk]))) == "Putin [1]."
+    assert generator.mismatched == []
+    moved = Chunk(**{**chunk.__dict__, "start": 40, "end": 57})
+    list(generator.stream("Who ordered it?", number_passages([moved])))
+    assert generator.mismatched == ["Who ordered it?"]
+    assert "".join(generator.stream("Never asked?", [])) == "NOT_IN_CORPUS"
+    rewriter = replay.RecordedRewriter(records)
+    assert rewriter.rewrite("And who?", [("What did Russia send?", "Aid.")]) == "What did Russia send? And who ordered it?"
+    assert rewriter.rewrite("Who ordered it?", []) == "Who ordered it?"
