@@ -127,6 +127,8 @@ def test_the_fallback_answers_when_the_llm_answer_is_declined(seed_assistant: As
     from rag.ui.render import render_answer
     why = "found no answer" if first == "generator" else "do not support"
     assert why in render_answer(answer, {}, meta="") and "quotes the passages" in render_answer(answer, {}, meta="")
+    from rag.ui.chat import _meta
+    assert _meta(answer, with_fallback(seed_assistant, generator, grader)).startswith(f"{generator.name} → extractive quotes · ")  # type: ignore[attr-defined]
 
 
 def test_the_fallback_declines_when_no_quoted_sentence_answers(seed_assistant: Assistant) -> None:

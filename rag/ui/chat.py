@@ -202,7 +202,9 @@ def _document_text(assistant: Assistant, doc_id: str) -> str | None:
 
 def _meta(answer: Any, assistant: Assistant) -> str:
     seconds = answer.timings_ms.get("total", 0.0) / 1000
-    return f"{assistant.generator.name} · {seconds:.1f} s"
+    fallback = answer.trace.get("answered_by")
+    backend = assistant.generator.name + (f" → {fallback} quotes" if fallback else "")
+    return f"{backend} · {seconds:.1f} s"
 
 
 def _iso_date(value: Any, which: str) -> str | None:
