@@ -117,14 +117,13 @@ class Assistant:
                               rerank_candidates=settings.rerank_candidates)
         generator = generator or make_generator(settings, embeddings)
         return cls(settings, store, retriever, generator, Verifier(embeddings), make_rewriter(generator),
-                   make_fallback(settings, generator, embeddings), make_grader(generator) if settings.grade_fallback else None)
+                   *make_fallback(settings, generator, embeddings))
 
     def with_generator(self, generator: Generator, settings: Settings | None = None) -> "Assistant":
         """The same corpus, retriever and verifier answering with another backend (its own fallback and grader)."""
         settings = settings or self.settings
         return Assistant(settings, self.store, self.retriever, generator, self.verifier, self.rewriter,
-                         make_fallback(settings, generator, self.retriever.embeddings),
-                         make_grader(generator) if settings.grade_fallback else None)
+                         *make_fallback(settings, generator, self.retriever.embeddings))
 
     def ask(self, question: str, history: Sequence[Turn] = (), filters: Filters = Filters(), k: int | None = None) -> Answer:
         """Answer one question; the last event of ``stream``."""
@@ -200,8 +199,9 @@ class Assistant:
         trace["fallback_answer"] = raw
         verified, declined_by = self.conclude(raw, passages, standalone, trace)
         if verified is not None and self.grader is not None:
-            answering = [s for s in split_answer(raw) if self.grader.answers(standalone, s)]
-            trace["graded_answering"] = f"{len(answering)} of {len(split_answer(raw))}"
+            quoted = split_answer(raw)
+            answering = [s for s in quoted if self.grader.answers(standalone, s)]
+            trace["graded_answering"] = f"{len(answering)} of {len(quoted)}"
             verified, declined_by = self.conclude(" ".join(answering), passages, standalone, trace) \
                 if answering else (None, "grader")
         trace["answered_by"] = None if declined_by else self.fallback.name
@@ -242,11 +242,14 @@ class Assistant:
                       standalone_question=standalone, timings_ms=timings, trace=trace)
 
 
-def make_fallback(settings: Settings, generator: Generator, embeddings: object) -> Generator | None:
-    """The backend that answers when the main one's answer is declined (none when they are the same)."""
+def make_fallback(settings: Settings, generator: Generator,
+                  embeddings: object) -> tuple[Generator | None, AnswerGrader | None]:
+    """The backend that answers when the main one's answer is declined (none when they are the same),
+    and the grader of its sentences (over the main backend's chat model, when it has one)."""
     if settings.fallback == "none" or settings.fallback == generator.name:
-        return None
-    return make_generator(settings.model_copy(update={"generator": settings.fallback}), embeddings)  # type: ignore[arg-type]
+        return None, None
+    fallback = make_generator(settings.model_copy(update={"generator": settings.fallback}), embeddings)  # type: ignore[arg-type]
+    return fallback, make_grader(generator) if settings.grade_fallback else None
 
 
 def make_rewriter(generator: Generator) -> Rewriter:

@@ -149,7 +149,8 @@ def test_the_default_llm_assistant_gets_an_extractive_fallback_and_a_grader(seed
     from rag.grading import make_grader
     from rag.generation.extractive import ExtractiveGenerator
     extractive = ExtractiveGenerator(None)  # type: ignore[arg-type]
-    assert make_fallback(seed_settings, extractive, None) is None   # no fallback to itself
-    assert make_grader(extractive) is None                          # no chat model to read with
-    assert isinstance(make_fallback(seed_settings, SaysNotInCorpus(), None), ExtractiveGenerator)  # type: ignore[arg-type]
-    assert make_fallback(seed_settings.model_copy(update={"fallback": "none"}), SaysNotInCorpus(), None) is None  # type: ignore[arg-type]
+    assert make_fallback(seed_settings, extractive, None) == (None, None)   # no fallback to itself
+    assert make_grader(extractive) is None                                  # no chat model to read with
+    fallback, grader = make_fallback(seed_settings, SaysNotInCorpus(), None)  # type: ignore[arg-type]
+    assert isinstance(fallback, ExtractiveGenerator) and grader is None      # a model without a chat model
+    assert make_fallback(seed_settings.model_copy(update={"fallback": "none"}), SaysNotInCorpus(), None) == (None, None)  # type: ignore[arg-type]

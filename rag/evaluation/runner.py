@@ -359,7 +359,8 @@ def _score_answer(record: dict[str, Any], system: System, case: Case, answer: An
     record.update(
         answer=text, declined=declined, declined_by=trace.get("declined_by"), evidence_score=trace.get("evidence_score"),
         raw_answer=trace.get("raw_answer"), first_declined_by=trace.get("first_declined_by"),
-        fallback_answer=trace.get("fallback_answer"), answered_by=trace.get("answered_by"), prompt=trace.get("prompt") or _prompt_of(system, answer, history),
+        fallback_answer=trace.get("fallback_answer"), answered_by=trace.get("answered_by"),
+        prompt=trace.get("prompt") or _prompt_of(system, answer, history),
         passages=[{"n": n, "doc_id": h.chunk.doc_id, "title": h.chunk.title, "start": h.chunk.start,
                    "end": h.chunk.end, "relevance": round(h.relevance, 4), "text": h.chunk.text}
                   for n, h in enumerate(hits, start=1)],
