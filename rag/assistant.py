@@ -20,6 +20,7 @@ from .embedding import load_embeddings
 from .errors import GenerationError, InputError, RagError
 from .generation import make_generator
 from .generation.base import NOT_IN_CORPUS, Generator, Passage, is_decline, number_passages
+from .generation.extractive import ExtractiveGenerator
 from .grading import AnswerGrader, make_grader
 from .reranking import make_reranker
 from .retrieval import Filters, Retriever, keyword_index_for
@@ -249,7 +250,10 @@ def make_fallback(settings: Settings, generator: Generator,
     if settings.fallback == "none" or settings.fallback == generator.name:
         return None, None
     fallback = make_generator(settings.model_copy(update={"generator": settings.fallback}), embeddings)  # type: ignore[arg-type]
-    return fallback, make_grader(generator) if settings.grade_fallback else None
+    grader = make_grader(generator) if settings.grade_fallback else None
+    if grader is not None and isinstance(fallback, ExtractiveGenerator):
+        fallback = fallback.for_grading()
+    return fallback, grader
 
 
 def make_rewriter(generator: Generator) -> Rewriter:

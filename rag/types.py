@@ -147,4 +147,7 @@ class Answer:
         return {"question": self.question, "answer": self.text, "abstained": self.abstained,
                 "citations": [c.to_json() for c in self.citations],
                 "standalone_question": self.standalone_question or self.question,
+                # why it was declined, and which fallback answered when the main backend's answer was declined
+                "declined_by": self.trace.get("declined_by") if self.abstained else None,
+                "answered_by_fallback": self.trace.get("answered_by"),
                 "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()}}
