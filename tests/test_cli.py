@@ -27,6 +27,7 @@ def test_ask_json_contract(seed_settings, capsys) -> None:  # type: ignore[no-un
     data = json.loads(out)
     assert set(data) >= {"question", "answer", "abstained", "citations", "timings_ms"}
     assert data["abstained"] is False and data["citations"]
+    assert data["declined_by"] is None and data["answered_by_fallback"] is None
     text = seed_text()
     numbers = [c["n"] for c in data["citations"]]
     assert numbers == list(range(1, len(numbers) + 1))
@@ -42,6 +43,7 @@ def test_ask_json_declines_without_citations(seed_settings, capsys) -> None:  # 
                        "What is the capital of France?")
     data = json.loads(out)
     assert code == 0 and data["abstained"] is True and data["citations"] == []
+    assert data["declined_by"]   # which check declined it, e.g. "retrieval threshold"
 
 
 def test_ask_reads_questions_from_stdin(seed_settings, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
