@@ -149,3 +149,35 @@ def test_the_local_llm_grades_whether_a_text_answers(seed_settings, question: st
     generator = make_llamacpp_generator(seed_settings, None)  # type: ignore[arg-type]
     grader = make_grader(generator)
     assert grader is not None and grader.answers(question, text) is answers
+
+
+def test_the_llm_prompt_cache_counts_every_byte_it_keeps() -> None:
+    """llama-cpp-python's RAM cache counts only the KV state; each state also holds a logits copy
+    (up to n_batch × vocabulary floats), which let a chat process grow to 14 GB under a 512 MB cap."""
+    import numpy as np
+    from llama_cpp import LlamaState
+
+    from rag.generation.llamacpp import bounded_ram_cache
+
+    vocabulary = 151_936
+    cache = bounded_ram_cache(64 << 20)
+    for prompt in range(20):
+        cache[[prompt, 1, 2]] = LlamaState(input_ids=np.zeros(512, dtype=np.intc),
+                                           scores=np.ones((300, vocabulary), dtype=np.single),   # 182 MB
+                                           n_tokens=300, llama_state=b"\0" * (4 << 20), llama_state_size=4 << 20, seed=0)
+    kept = list(cache.cache_state.values())
+    assert kept and all(state.scores.shape == (1, vocabulary) for state in kept)
+    assert sum(s.llama_state_size + s.scores.nbytes + s.input_ids.nbytes for s in kept) <= 64 << 20
+    assert [19, 1, 2] in cache   # the newest is kept, the oldest went first
+
+
+def test_a_cached_prompt_gives_the_same_answer(seed_settings) -> None:  # type: ignore[no-untyped-def]
+    from rag.generation.llamacpp import make_llamacpp_generator
+
+    generator = make_llamacpp_generator(seed_settings, None)  # type: ignore[arg-type]
+    passages = number_passages([Chunk(id="a:0", doc_id="a", title="Aid", source="", text=seed_text()[:600],
+                                      start=0, end=600, index=0, doc_version="1")])
+    first = "".join(generator.stream("What did Russia send to Cuba?", passages))
+    "".join(generator.stream("Who ordered it?", passages))   # another prompt in between
+    assert "".join(generator.stream("What did Russia send to Cuba?", passages)) == first
+    assert len(generator.model.client.cache.cache_state) >= 2   # type: ignore[attr-defined]

@@ -94,12 +94,35 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def bounded_ram_cache(capacity_bytes: int):  # type: ignore[no-untyped-def]
+    """llama.cpp's prompt-state RAM cache, held to ``capacity_bytes`` of what it really keeps.
+
+    ``LlamaRAMCache`` counts only the KV state of each saved prompt, but every state also carries a
+    copy of the logits buffer: up to n_batch rows of the 151,936-token vocabulary, ~300 MB for a
+    long prompt. Its 512 MB "cap" let a chat process grow to 14 GB RSS after a few hundred distinct
+    prompts (seen here 2026-12-03). Without ``logits_all`` no logits are read back (sampling
+    happens in llama.cpp, and a restored state re-evaluates its last token), so a state keeps only
+    the last row, which ``load_state`` broadcasts back, and the cap counts every byte kept."""
+    from llama_cpp import LlamaRAMCache
+
+    class BoundedRAMCache(LlamaRAMCache):
+        @property
+        def cache_size(self) -> int:
+            return sum(state.llama_state_size + state.scores.nbytes + state.input_ids.nbytes
+                       for state in self.cache_state.values())
+
+        def __setitem__(self, key, state) -> None:  # type: ignore[no-untyped-def]
+            state.scores = state.scores[-1:].copy()
+            super().__setitem__(key, state)
+
+    return BoundedRAMCache(capacity_bytes=capacity_bytes)
+
+
 @lru_cache(maxsize=2)
 def load_chat_model(model_path: str, threads: int, context: int, max_tokens: int):  # type: ignore[no-untyped-def]
     """The llama.cpp chat model, loaded once per process."""
     try:
         from langchain_community.chat_models import ChatLlamaCpp
-        from llama_cpp import LlamaRAMCache
     except ImportError as error:
         raise ModelError(f"llama-cpp-python is not installed ({error}); run: make setup") from error
     try:
@@ -114,7 +137,7 @@ def load_chat_model(model_path: str, threads: int, context: int, max_tokens: int
                          f"and restore it with: {RESTORE_HINT}") from error
     # llama.cpp already reuses the evaluated prefix (the fixed system message) of consecutive
     # prompts; the RAM cache adds reuse across interleaved conversations and repeated questions.
-    model.client.set_cache(LlamaRAMCache(capacity_bytes=512 << 20))
+    model.client.set_cache(bounded_ram_cache(512 << 20))
     # Free the model before the interpreter tears down llama_cpp's module globals; left to
     # the garbage collector at exit it fails with a TypeError in free_model.
     atexit.register(model.client.close)
