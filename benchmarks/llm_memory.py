@@ -42,6 +42,7 @@ def run_one(cache: str, questions: int, repeats: int) -> dict:
     from rag.chunking import chunk_document
     from rag.config import load_settings
     from rag.embedding import load_embeddings
+    from rag.evaluation.suites import load_suite
     from rag.generation import make_generator
     from rag.generation.base import number_passages
     from rag.generation.llamacpp import bounded_ram_cache
@@ -58,9 +59,9 @@ def run_one(cache: str, questions: int, repeats: int) -> dict:
     else:
         client.set_cache(bounded_ram_cache(CAPACITY))
     files = discover([ROOT / "evals" / "corpora" / "news"]).files
-    chunks = [c for f in files[:60] for d in load_file(f) for c in chunk_document(d, settings.chunk_size, settings.chunk_overlap)]
-    cases = [json.loads(line) for line in (ROOT / "evals" / "suites" / "news.jsonl").read_text().splitlines() if line.strip()]
-    asked = [c["question"] for c in cases if "question" in c][:questions]
+    chunks = [c for f in files[:60] for d in load_file(f)
+              for c in chunk_document(d, settings.chunk_size, settings.chunk_overlap)]
+    asked = [c.question for c in load_suite("news").cases if len(c.turns) == 1][:questions]
     loaded_mb = rss_mb()
     answers: list[str] = []
     seconds_new: list[float] = []

@@ -164,11 +164,12 @@ def test_the_llm_prompt_cache_counts_every_byte_it_keeps() -> None:
     for prompt in range(20):
         cache[[prompt, 1, 2]] = LlamaState(input_ids=np.zeros(512, dtype=np.intc),
                                            scores=np.ones((300, vocabulary), dtype=np.single),   # 182 MB
-                                           n_tokens=300, llama_state=b"\0" * (4 << 20), llama_state_size=4 << 20, seed=0)
+                                           n_tokens=300, llama_state=b"\0" * (4 << 20),
+                                           llama_state_size=4 << 20, seed=0)
     kept = list(cache.cache_state.values())
     assert kept and all(state.scores.shape == (1, vocabulary) for state in kept)
     assert sum(s.llama_state_size + s.scores.nbytes + s.input_ids.nbytes for s in kept) <= 64 << 20
-    assert [19, 1, 2] in cache   # the newest is kept, the oldest went first
+    assert [19, 1, 2] in cache and [0, 1, 2] not in cache   # the newest is kept, the oldest went first
 
 
 def test_a_cached_prompt_gives_the_same_answer(seed_settings) -> None:  # type: ignore[no-untyped-def]
