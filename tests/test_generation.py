@@ -114,6 +114,21 @@ def test_local_llm_backend(seed_settings) -> None:  # type: ignore[no-untyped-de
     check_seed_answer(Assistant.from_settings(settings))
 
 
+def test_sentences_from_higher_ranked_passages_come_first(embeddings) -> None:  # type: ignore[no-untyped-def]
+    from rag.generation.focus import PASSAGE_RANK_CREDIT, rank_sentences
+    passages = number_passages([
+        chunk("The ferry to the island leaves the harbour at noon each day."),
+        chunk("The museum holds four thousand paintings in total."),
+        chunk("The ferry to the island leaves the harbour at noon every day."),
+    ])
+    ranked = rank_sentences("When does the ferry to the island leave?", passages, embeddings)
+    assert [s.n for s in ranked] == [1, 3, 2]
+    # Thresholds read the similarity alone; only the order takes the passage's rank into account.
+    assert abs(ranked[0].score - ranked[0].similarity - PASSAGE_RANK_CREDIT) < 1e-9
+    assert abs(ranked[1].score - ranked[1].similarity - PASSAGE_RANK_CREDIT / 3) < 1e-9
+    assert abs(ranked[0].similarity - ranked[1].similarity) < 0.05   # nearly the same sentence
+
+
 def test_the_llm_reads_the_sentences_most_relevant_to_the_question(embeddings) -> None:  # type: ignore[no-untyped-def]
     from rag.generation.chat import ChatModelGenerator
     from rag.generation.focus import focus_passages

@@ -35,7 +35,8 @@ class ExtractiveGenerator:
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
         """Yield the chosen sentences, each followed by its citation marker."""
         ranked = rank_sentences(question, passages, self.embeddings)
-        if not ranked or ranked[0].score < self.min_similarity:
+        best = max((s.similarity for s in ranked), default=0.0)
+        if best < self.min_similarity:
             yield NOT_IN_CORPUS
             return
         chosen = [s for s in ranked[: self.max_sentences] if s.score >= ranked[0].score - self.keep_within]
