@@ -39,11 +39,12 @@ def is_statement(sentence: str) -> bool:
 # the passage holding a suite answer's evidence comes first in 68 of 78 news cases, the evidence
 # sentence first by its own similarity in 35. Crediting a sentence 0.15 / (its passage's number)
 # puts the evidence among the best three sentences in 66 news cases instead of 60, 48 seed cases
-# instead of 46 (measured 2026-12-03 over the suites' single-turn answerable cases).
+# instead of 46 (benchmarks/sentence_ranking.py, 2026-12-03: the suites' single-turn answerable cases).
 PASSAGE_RANK_CREDIT = 0.15
 
 
-def rank_sentences(question: str, passages: Sequence[Passage], embeddings: Embeddings) -> list[RankedSentence]:
+def rank_sentences(question: str, passages: Sequence[Passage], embeddings: Embeddings,
+                   rank_credit: float = PASSAGE_RANK_CREDIT) -> list[RankedSentence]:
     """Every distinct full sentence of the passages, best first: cosine similarity to the question,
     plus a little credit for sharing its words (names and numbers matter), plus credit for coming
     from a passage the retriever ranked high."""
@@ -63,7 +64,7 @@ def rank_sentences(question: str, passages: Sequence[Passage], embeddings: Embed
     ranked = []
     for (n, position, sentence), cosine in zip(candidates, scores):
         similarity = float(cosine) + 0.05 * min(len(question_terms & set(tokenize(sentence))), 4)
-        ranked.append(RankedSentence(n, position, sentence, similarity, similarity + PASSAGE_RANK_CREDIT / max(n, 1)))
+        ranked.append(RankedSentence(n, position, sentence, similarity, similarity + rank_credit / max(n, 1)))
     return sorted(ranked, key=lambda s: -s.score)
 
 
