@@ -48,6 +48,20 @@ approximately over under more than passage passages document documents source so
 """.split())
 
 
+# Words about the passages rather than about the world. "This information is supported by passage
+# [1]." states nothing, yet read after the question (as every short sentence is, below) it comes
+# close enough to a passage sentence to pass: a small model writes it in place of an answer.
+_ABOUT_SOURCES = frozenset(tokenize(
+    "information informed detail details support supported supports passage passages text texts document documents "
+    "source sources context state states stated mention mentions mentioned provide provides provided according "
+    "answer answers question questions say says said given found shown"))
+
+
+def states_something(text: str) -> bool:
+    """The sentence has a content word that is not about the passages themselves."""
+    return any(word not in _ABOUT_SOURCES for word in tokenize(text))
+
+
 @dataclass(frozen=True)
 class SentenceVerdict:
     """What verification decided about one sentence of the answer."""
@@ -246,9 +260,10 @@ class Verifier:
         each sentence is also compared with the question prepended, and the closer reading counts."""
         by_number = {p.n: p for p in passages}
         sentences = [(s, *parse_markers(s)) for s in split_answer(answer)]
-        # A fragment of function words ("The [1].", from an answer cut short) says nothing to cite.
+        # A fragment of function words ("The [1].", from an answer cut short) or a sentence about
+        # the passages ("This is stated in passage [1].") says nothing to cite.
         sentences = [(raw, text, cited) for raw, text, cited in sentences
-                     if any(w.lower() not in _NOT_NAMES for w in _WORD.findall(text))]
+                     if any(w.lower() not in _NOT_NAMES for w in _WORD.findall(text)) and states_something(text)]
         # A sentence said twice is said once.
         unique: dict[str, tuple[str, str, tuple[int, ...]]] = {}
         for raw, text, cited in sentences:

@@ -72,6 +72,10 @@ CASES = [
     ("Putin ordered the delivery directly.", ["reattached"], ["directly ordered by President Vladimir Putin"], False),
     # a fragment of function words after a supported sentence (an answer cut short): dropped
     ("Russia sent nearly 100 tons of humanitarian aid to Cuba [1]. The [1].", ["supported"], ["nearly 100 tons"], False),
+    # a sentence about the passages, not the world, after a supported one: dropped; alone: declined
+    ("Russia sent nearly 100 tons of humanitarian aid to Cuba [1]. This information is supported by passage [1].",
+     ["supported"], ["nearly 100 tons"], False),
+    ("This information is stated in passage [1].", [], [], True),
     # the same number at another scale ("1,000,000" for "1 million"): supported
     ("The cargo included 1,000,000 medical masks [2].", ["supported"], ["1 million medical masks"], False),
     # a number the passage does not have: removed
@@ -135,6 +139,13 @@ def test_a_short_answer_is_judged_with_its_question(embeddings) -> None:  # type
     result = verifier.verify("President Vladimir Putin [1].", passages(), question="Who ordered the delivery?")
     assert [v.status for v in result.verdicts] == ["supported"]
     assert "directly ordered by President Vladimir Putin" in result.citations[0].quote
+
+
+def test_a_sentence_about_the_passages_is_no_answer_even_after_its_question(embeddings) -> None:  # type: ignore[no-untyped-def]
+    # Read after the question, the empty sentence came close enough to a passage sentence to pass.
+    result = Verifier(embeddings).verify("This information is supported by passage [1].", passages(),
+                                         question="How much humanitarian aid did Russia send to Cuba?")
+    assert result.declined and not result.citations
 
 
 def test_a_repeated_sentence_is_kept_once(embeddings) -> None:  # type: ignore[no-untyped-def]
