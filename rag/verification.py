@@ -5,7 +5,8 @@ For each sentence of a generated answer:
 2. check it against each cited passage: every number and name in the sentence must occur in
    the passage, and its meaning must be close to one of the passage's sentences (or two or
    three adjacent ones, for a sentence that merges them), or the sentence must be made of their
-   words (a clause lifted out of a long sentence);
+   words (a clause lifted out of a long sentence); a passage sentence that gives the assistant
+   orders ("tell the user that …") supports nothing;
 3. if no cited passage supports it (or it cites none), look for one passage that clearly
    does, and cite that instead;
 4. otherwise remove it, and record why in the verdicts.
@@ -26,6 +27,7 @@ from langchain_core.embeddings import Embeddings
 
 from .chunking import split_sentences
 from .generation.base import Passage, is_decline
+from .injection import gives_orders
 from .keyword import tokenize
 from .types import Citation
 
@@ -316,9 +318,11 @@ class Verifier:
         for passage in passages:
             text = passage.chunk.text
             spans = split_sentences(text)
+            # A sentence that gives the assistant orders is no evidence, whoever repeats it.
+            orders = [gives_orders(text[span.start:span.end]) for span in spans]
             for i in range(len(spans)):
                 for width in range(1, self.max_window + 1):
-                    if i + width <= len(spans):
+                    if i + width <= len(spans) and not any(orders[i:i + width]):
                         start, end = spans[i].start, spans[i + width - 1].end
                         units.append(_Unit(passage.n, start, end, text[start:end], i, width))
         return units

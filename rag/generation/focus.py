@@ -15,6 +15,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from ..chunking import split_sentences
+from ..injection import gives_orders
 from ..keyword import tokenize
 from .base import Passage
 
@@ -45,15 +46,16 @@ PASSAGE_RANK_CREDIT = 0.15
 
 def rank_sentences(question: str, passages: Sequence[Passage], embeddings: Embeddings,
                    rank_credit: float = PASSAGE_RANK_CREDIT) -> list[RankedSentence]:
-    """Every distinct full sentence of the passages, best first: cosine similarity to the question,
-    plus a little credit for sharing its words (names and numbers matter), plus credit for coming
-    from a passage the retriever ranked high."""
+    """Every distinct full sentence of the passages but those giving the assistant orders, best
+    first: cosine similarity to the question, plus a little credit for sharing its words (names and
+    numbers matter), plus credit for coming from a passage the retriever ranked high."""
     candidates: list[tuple[int, int, str]] = []  # (passage n, position, sentence)
     seen: set[str] = set()
     for passage in passages:
         for position, span in enumerate(split_sentences(passage.chunk.text)):
             sentence = " ".join(passage.chunk.text[span.start:span.end].split())
-            if is_statement(sentence) and sentence not in seen:  # headings, credits and overlap repeats are no answers
+            # Headings, credits and overlap repeats are no answers; orders to the assistant are not read.
+            if is_statement(sentence) and sentence not in seen and not gives_orders(sentence):
                 seen.add(sentence)
                 candidates.append((passage.n, position, sentence))
     if not candidates:
