@@ -19,7 +19,8 @@ from .config import Settings
 from .embedding import load_embeddings
 from .errors import GenerationError, InputError, RagError
 from .generation import make_generator
-from .generation.base import NOT_IN_CORPUS, Generator, Passage, is_decline, number_passages
+from .citations import says_no_answer, split_answer
+from .generation.base import Generator, Passage, number_passages
 from .generation.extractive import ExtractiveGenerator
 from .grading import AnswerGrader, make_grader
 from .reranking import make_reranker
@@ -27,7 +28,8 @@ from .retrieval import Filters, Retriever, keyword_index_for
 from .rewriting import ConcatenatingRewriter, LLMRewriter, Rewriter, Turn
 from .store import ChunkStore, open_client
 from .types import Answer, Hit
-from .verification import VerifiedAnswer, Verifier, asks_for_quantity, split_answer, states_quantity
+from .text_facts import asks_for_quantity, states_quantity
+from .verification import VerifiedAnswer, Verifier
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +214,7 @@ class Assistant:
                  trace: dict[str, object]) -> tuple[VerifiedAnswer | None, str | None]:
         """The verified answer from a generator's text, or why it is declined: the generator said
         so, verification left nothing, or the answer does not state what the question asks for."""
-        if not raw or NOT_IN_CORPUS in raw or (is_decline(raw) and "[" not in raw):
+        if says_no_answer(raw):
             return None, "generator"
         verified = self.verifier.verify(raw, passages, question)
         trace["verdicts"] = [v.__dict__ for v in verified.verdicts]

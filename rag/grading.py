@@ -19,7 +19,7 @@ from typing import Protocol
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from .verification import MARKER
+from .citations import strip_markers
 
 GRADER_SYSTEM = "You check whether a text answers a question. Reply with one word: YES or NO."
 GRADER_TEMPLATE = "Question: {question}\n\nText: {text}\n\nDoes the text give the answer to the question? Reply YES or NO."
@@ -44,7 +44,7 @@ class ChatModelGrader:
     def answers(self, question: str, text: str) -> bool:
         """Read the model's first word and stop it there."""
         messages = [SystemMessage(GRADER_SYSTEM),
-                    HumanMessage(GRADER_TEMPLATE.format(question=question, text=MARKER.sub("", text).strip()))]
+                    HumanMessage(GRADER_TEMPLATE.format(question=question, text=strip_markers(text).strip()))]
         reply = ""
         with self.lock or nullcontext():
             for chunk in self.model.stream(messages):

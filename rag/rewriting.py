@@ -6,6 +6,8 @@ import logging
 import re
 from typing import Protocol, Sequence
 
+from .citations import NOT_IN_CORPUS, strip_markers
+
 log = logging.getLogger(__name__)
 
 Turn = tuple[str, str]  # (user question, assistant answer)
@@ -95,11 +97,11 @@ class LLMRewriter:
 
 
 def _first_sentences(answer: str, limit: int = 300) -> str:
-    text = re.sub(r"\s*\[\d+\]", "", " ".join(answer.split()))
+    text = strip_markers(" ".join(answer.split()))
     return text[:limit]
 
 
 def _plausible(rewritten: str, question: str) -> bool:
     """A rewrite is a question-sized sentence, not an answer or a refusal."""
     words = len(rewritten.split())
-    return 2 <= words <= max(40, 3 * len(question.split())) and "NOT_IN_CORPUS" not in rewritten
+    return 2 <= words <= max(40, 3 * len(question.split())) and NOT_IN_CORPUS not in rewritten

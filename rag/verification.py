@@ -12,13 +12,11 @@ For each sentence of a generated answer:
 4. otherwise remove it, and record why in the verdicts.
 Citations are renumbered in order of first use; each quotes the supporting sentence(s)
 verbatim, with offsets into the document text. Numbers count in digits or in words ("a two-day
-meeting" supports "2 days"). ``asks_for_quantity``/``states_quantity`` let the assistant decline a
-"how many" question whose verified answer states no amount.
+meeting" supports "2 days"); what numbers and names a sentence holds is read by ``rag.text_facts``.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -26,42 +24,11 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from .chunking import split_sentences
-from .generation.base import Passage, is_decline
+from .citations import is_decline, parse_markers, split_answer
+from .generation.base import Passage
 from .injection import gives_orders
-from .keyword import tokenize
+from .text_facts import says_something, missing_terms, required_terms, states_something, word_coverage
 from .types import Citation
-
-MARKER = re.compile(r"\s*\[(\d+(?:\s*(?:,|;|and|-|–)\s*\d+)*)\]")
-_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
-# "1 million" and "1,000,000" are one number: a scale word after a number multiplies it.
-_SCALE_AFTER = re.compile(r"\s*(thousand|million|billion|trillion)\b", re.IGNORECASE)
-_SCALES = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
-_CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*[\w]")
-_WORD = re.compile(r"[\w]+")
-# Capitalised words that are not names: sentence starters, pronouns, number words.
-_NOT_NAMES = frozenset("""
-a an the this that these those it its they them their there here he she his her we our you your i
-in on at of for from by with as to into after before during while when where why how what which who
-whom whose and but or so yet also however although though because since if then thus therefore
-moreover furthermore additionally finally first second third according based overall yes no not
-one two three four five six seven eight nine ten eleven twelve hundred hundreds thousand
-thousands million millions some many several both each all most more less about nearly around
-approximately over under more than passage passages document documents source sources article
-""".split())
-
-
-# Words about the passages rather than about the world. "This information is supported by passage
-# [1]." states nothing, yet read after the question (as every short sentence is, below) it comes
-# close enough to a passage sentence to pass: a small model writes it in place of an answer.
-_ABOUT_SOURCES = frozenset(tokenize(
-    "information informed detail details support supported supports passage passages text texts document documents "
-    "source sources context state states stated mention mentions mentioned provide provides provided according "
-    "answer answers question questions say says said given found shown"))
-
-
-def states_something(text: str) -> bool:
-    """The sentence has a content word that is not about the passages themselves."""
-    return any(word not in _ABOUT_SOURCES for word in tokenize(text))
 
 
 @dataclass(frozen=True)
@@ -111,139 +78,6 @@ def _overlap(a: _Unit, b: _Unit) -> bool:
     return a.passage == b.passage and a.start < b.end and b.start < a.end
 
 
-def parse_markers(sentence: str) -> tuple[str, tuple[int, ...]]:
-    """Split a sentence into its text without markers and the passage numbers it cites."""
-    cited: list[int] = []
-    for match in MARKER.finditer(sentence):
-        for a, sep, b in re.findall(r"(\d+)(?:\s*(-|–)\s*(\d+))?", match.group(1)):
-            if sep and b and 0 <= int(b) - int(a) <= 10:
-                cited.extend(range(int(a), int(b) + 1))
-            else:
-                cited.append(int(a))
-    text = MARKER.sub("", sentence).strip()
-    return text, tuple(dict.fromkeys(cited))
-
-
-def split_answer(text: str) -> list[str]:
-    """Sentences of an answer, each keeping the markers that follow its full stop."""
-    # Move markers placed after the full stop ("... aid. [1]") before it, so they stay
-    # with their sentence when it is split.
-    text = re.sub(r"([.!?])((?:\s*\[\d+(?:\s*[,;\-–]\s*\d+)*\])+)", r"\2\1", text.strip())
-    return [text[s.start:s.end] for s in split_sentences(text)]
-
-
-def required_terms(sentence: str) -> tuple[list[str], list[str]]:
-    """The numbers and names a supporting passage must contain."""
-    numbers = [min(forms, key=len) for forms in _number_forms(sentence)]  # as written: shorter than scaled
-    names = []
-    for word in _CAPITALISED.findall(sentence):
-        base = re.sub(r"['’]s$", "", word)
-        if base.lower() not in _NOT_NAMES and not base.isdigit():
-            names.append(base)
-    return list(dict.fromkeys(numbers)), list(dict.fromkeys(names))
-
-
-_UNITS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen " \
-         "seventeen eighteen nineteen".split()
-_TENS = {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), start=2)}
-_NUMBER_WORD = re.compile(rf"\b(?:({'|'.join(_TENS)})(?:[- ]({'|'.join(_UNITS[1:10])}))?|({'|'.join(_UNITS)})|(dozen))\b",
-                          re.IGNORECASE)
-
-
-def _numbers_in(text: str) -> set[str]:
-    """Every number of ``text`` without separators, also at its scale ("1 million" -> 1000000), and
-    numbers written as words ("a two-day meeting" supports "2 days")."""
-    numbers = {form for forms in _number_forms(text) for form in forms}
-    for tens, unit, single, dozen in _NUMBER_WORD.findall(text):
-        if tens:
-            numbers.add(str(_TENS[tens.lower()] + (_UNITS.index(unit.lower()) if unit else 0)))
-        else:
-            numbers.add(str(_UNITS.index(single.lower())) if single else "12")
-    return numbers
-
-
-def _number_forms(text: str) -> list[set[str]]:
-    """Each number of ``text`` with the forms it may take: as written, and scaled by a word after it."""
-    forms: list[set[str]] = []
-    for match in _NUMBER.finditer(text):
-        written = _plain_number(match.group())
-        scale = _SCALE_AFTER.match(text, match.end())
-        scaled = {_scaled(written, scale.group(1))} if scale else set()
-        forms.append({written} | scaled - {""})
-    return forms
-
-
-def _plain_number(written: str) -> str:
-    """A number without separators or zero decimals: "1,000" -> "1000", "4.00" -> "4", "4.50" -> "4.5"."""
-    number = written.replace(",", "").rstrip(".")
-    if "." in number:
-        number = number.rstrip("0").rstrip(".")
-    return number
-
-
-def _scaled(written: str, scale: str) -> str:
-    value = float(written) * _SCALES[scale.lower()]  # _NUMBER only matches parseable numbers
-    return str(int(value)) if value.is_integer() else ""
-
-
-def missing_terms(sentence: str, passage_text: str, context: str = "", given: Sequence[str] = ()) -> list[str]:
-    """Numbers and names of the sentence that the passage lacks.
-
-    A name the question ``given`` is excused when the ``context`` (the rest of the quote's passage)
-    holds it: "He underwent an emergency appendectomy" supports "Suharto underwent…" when the
-    sentence before names Suharto and the question asked about him. A name from nowhere is not."""
-    _, names = required_terms(sentence)
-    passage_numbers = _numbers_in(passage_text)
-    missing = list(dict.fromkeys(min(forms, key=len) for forms in _number_forms(sentence) if not forms & passage_numbers))
-    words = {w.lower() for w in _WORD.findall(passage_text)}
-    context_words = {w.lower() for w in _WORD.findall(context)} if context and given else set()
-    asked = {g.lower() for g in given}
-    for name in names:
-        parts = [p.lower() for p in _WORD.findall(name)]
-        if all(_word_present(p, words) for p in parts):
-            continue
-        if name.lower() in asked and all(_word_present(p, context_words) for p in parts):
-            continue
-        missing.append(name)
-    return missing
-
-
-def word_coverage(sentence: str, passage_text: str) -> float:
-    """The share of the sentence's content words (stemmed, stopwords left out) found in the passage."""
-    words = tokenize(sentence)
-    if not words:
-        return 0.0
-    present = set(tokenize(passage_text))
-    return sum(w in present for w in words) / len(words)
-
-
-def _word_present(word: str, words: set[str]) -> bool:
-    if word in words:
-        return True
-    # "Russian" is supported by "Russia", "Cuba's" by "Cuba": allow a short inflection.
-    return any((w.startswith(word) and len(w) - len(word) <= 3 and len(word) >= 4) or
-               (word.startswith(w) and len(word) - len(w) <= 3 and len(w) >= 4) for w in words)
-
-
-_ASKS_QUANTITY = re.compile(r"\bhow\s+(?:many|much)\b|\bwhat\s+(?:percentage|proportion|share|fraction)\b", re.IGNORECASE)
-_QUANTITY_WORDS = re.compile(
-    rf"\b(?:{'|'.join(_UNITS[1:])}|{'|'.join(_TENS)}|hundreds?|thousands?|millions?|billions?|trillions?|dozens?|"
-    r"half|halves|thirds?|quarters?|once|twice|double|triple|several|few|none|no\s+one|nobody|nothing|per\s*cent|"
-    r"percent)\b", re.IGNORECASE)
-
-
-def asks_for_quantity(question: str) -> bool:
-    """The question asks how many or how much ("How many…", "What share of…")."""
-    return bool(_ASKS_QUANTITY.search(question))
-
-
-def states_quantity(text: str) -> bool:
-    """The text gives an amount: a number, in digits or in words ("hundreds", "a third", "twice");
-    citation markers are not numbers."""
-    text = MARKER.sub("", text)
-    return bool(_NUMBER.search(text) or _QUANTITY_WORDS.search(text))
-
-
 class Verifier:
     """Checks answer sentences against passages with the embedding model and term checks."""
 
@@ -265,7 +99,7 @@ class Verifier:
         # A fragment of function words ("The [1].", from an answer cut short) or a sentence about
         # the passages ("This is stated in passage [1].") says nothing to cite.
         sentences = [(raw, text, cited) for raw, text, cited in sentences
-                     if any(w.lower() not in _NOT_NAMES for w in _WORD.findall(text)) and states_something(text)]
+                     if says_something(text) and states_something(text)]
         # A sentence said twice is said once.
         unique: dict[str, tuple[str, str, tuple[int, ...]]] = {}
         for raw, text, cited in sentences:

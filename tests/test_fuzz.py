@@ -25,8 +25,9 @@ from rag.chunking import chunk_document, chunk_spans, split_sentences
 from rag.errors import InputError, LoadError
 from rag.generation.base import number_passages
 from rag.loading import LOADERS, load_file
+from rag.citations import parse_markers, split_answer
 from rag.types import Answer, SourceDocument
-from rag.verification import Verifier, parse_markers, split_answer
+from rag.verification import Verifier
 
 from . import documents as make
 from .conftest import make_settings, seed_text

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import pytest
 
-from rag.generation.base import is_decline, number_passages
+from rag.citations import is_decline, parse_markers, split_answer
+from rag.generation.base import number_passages
 from rag.types import Chunk
-from rag.verification import (Verifier, asks_for_quantity, missing_terms, parse_markers, required_terms, split_answer,
-                              states_quantity)
+from rag.text_facts import asks_for_quantity, missing_terms, required_terms, states_quantity
+from rag.verification import Verifier
 
 from .conftest import seed_text
 
