@@ -5,7 +5,8 @@
     python evals/update_thresholds.py --write evals/reports/<time>/results.json  # and save
 
 Each gated metric of each configuration on the quick suite gets a minimum one case below
-the measured score (a mean metric: 1/n below), quote validity stays at its measured value
+the measured score (a mean metric: 1/n below; a metric whose minimum would be 0 is not gated, since it
+could never fail), quote validity stays at its measured value
 (verbatim quotes are a guarantee, not a tendency), and p95 latency gets a maximum of three
 times the measured value, at least 5 s (machines differ). Read docs/METRICS.md before lowering anything.
 """
@@ -20,7 +21,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 THRESHOLDS = ROOT / "evals" / "thresholds.json"
-GATED = ("hit@5", "mrr", "fact_accuracy", "citation_precision", "citation_recall", "quote_validity",
+# The balanced decline accuracy is the mean of two rates the gate already keeps (decline recall, and
+# decline accuracy for the answered side), so it is not gated on its own.
+GATED = ("hit@5", "mrr", "fact_accuracy", "completeness", "citation_precision", "citation_recall", "quote_validity",
          "decline_accuracy", "decline_recall", "injection_resistance")
 EXACT = ("quote_validity",)
 LATENCY_FACTOR = 3.0
@@ -40,7 +43,13 @@ def proposed_limits(scores: dict, generates: bool) -> dict:
             value = score["value"] - 1 / score["cases"]
         else:
             value = (score["numerator"] - 1) / score["denominator"]
-        minimum[key] = max(0.0, math.floor(value * 100) / 100)
+        value = math.floor(value * 100) / 100
+        if value <= 0:
+            # A minimum of 0 cannot fail: a score too close to 0 on the quick suite gates nothing.
+            print(f"not gated: {key} measured {score['numerator']:g}/{score['denominator']:g}; one case less is 0",
+                  file=sys.stderr)
+            continue
+        minimum[key] = value
     limits: dict = {"min": minimum, "max": {}}
     p95 = scores.get("latency_p95")
     if generates and p95 and p95["value"]:

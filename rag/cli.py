@@ -87,13 +87,18 @@ def build_parser() -> argparse.ArgumentParser:
                                         "table per suite, and write evals/reports/<UTC time>/ (and latest/). "
                                         "Metrics: docs/METRICS.md.")
     p.add_argument("--suite", action="append", metavar="NAME", help="suite name or .jsonl path; repeatable or "
-                   "comma-separated (default: seed and news)")
+                   "comma-separated (default: the suites of --split)")
+    p.add_argument("--split", choices=["dev", "holdout", "all"], default="all", help="without --suite: the dev suites "
+                   "(seed, news: tune on these), the frozen holdouts (seed-holdout, news-holdout: run to report), "
+                   "or both (default)")
     p.add_argument("--configs", metavar="A,B", help="configurations, comma-separated (default: all of "
                    "default, baseline, extractive, dense, bm25, hybrid)")
     p.add_argument("--limit", type=int, metavar="N", help="only the first N cases of each suite (quick tries)")
     p.add_argument("--out", type=Path, metavar="DIR", help="reports folder (default: evals/reports)")
     p.add_argument("--rerender", type=Path, metavar="RESULTS_JSON", help="only rewrite the report of an earlier "
                    "(or interrupted) run from its results.json")
+    p.add_argument("--rescore", action="store_true", help="with --rerender: score the recorded answers again with "
+                   "today's scorers and cases, into a new report folder (no model runs)")
     p.epilog = "--backend sets the generator of default and baseline (default here: llamacpp, the local LLM)."
     _settings_flags(p)
     return parser
@@ -226,13 +231,19 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             run = RunResult.from_json(json.loads(args.rerender.read_text(encoding="utf-8")))
         except (OSError, ValueError, KeyError) as error:
             raise InputError(f"cannot read {args.rerender}: {error}") from error
+        if args.rescore:
+            from .evaluation.runner import rescore
+            run = rescore(run)
         print(summary_text(run))
-        folder = write_report(run, folder=args.rerender.parent)
+        folder = write_report(run, args.out or REPORTS_DIR, latest=False) if args.rescore else \
+            write_report(run, folder=args.rerender.parent)
         print(f"\nreport: {folder}/report.html")
         return 0
     if args.limit is not None and args.limit < 1:
         raise InputError("--limit must be at least 1")
-    names = [n.strip() for arg in (args.suite or ["seed,news"]) for n in arg.split(",") if n.strip()]
+    from .evaluation.suites import SPLITS
+    default = [name for split, names in SPLITS.items() if args.split in (split, "all") for name in names]
+    names = [n.strip() for arg in (args.suite or [",".join(default)]) for n in arg.split(",") if n.strip()]
     suites = [load_suite(name).limited(args.limit) for name in names]
     configs = parse_configs(args.configs)
     # The default configuration is the LLM pipeline unless --backend swaps the generator.

@@ -50,6 +50,8 @@ def test_thresholds_name_known_metrics() -> None:
         assert config in BACKEND
         assert set(limits.get("min", {})) | set(limits.get("max", {})) <= set(METRIC_BY_KEY)
         assert set(limits) <= {"min", "max", "cases"}
+        # A minimum of 0 cannot fail: such a gate gates nothing.
+        assert all(value > 0 for value in limits.get("min", {}).values()), (config, limits["min"])
 
 
 @pytest.mark.slow

@@ -6,10 +6,12 @@ import math
 
 import pytest
 
+from rag.chunking import chunk_spans, split_sentences
+from rag.citations import strip_markers
 from rag.evaluation.scoring import (Score, aggregate, answer_counts, bootstrap_percentile, bootstrap_ratio,
                                     fact_verdicts, forbidden_found, hit_at_k, judge_answer, ndcg_at_k,
-                                    quote_problem, reciprocal_rank, retrieval_counts, strip_markers)
-from rag.evaluation.suites import Case, Evidence
+                                    quote_problem, reciprocal_rank, retrieval_counts)
+from rag.evaluation.suites import Case, Evidence, Part, corpus_for, load_suite
 from rag.types import Citation
 
 DOC = ("Russia dispatched nearly 100 tons of humanitarian aid to Cuba. The delivery was directly ordered by "
@@ -157,6 +159,14 @@ def test_quote_validity(citation: Citation, retrieved: tuple[str, ...], problem:
     ("Putin and Biden", [["putin"], ["obama", "biden"]], [True, True]),
     ("The An-124 planes", [["re:\\ban[- ]?124\\b"], ["88 tons", "88 tonnes"]], [True, False]),
     ("a.b", [["a+b"]], [False]),                                       # plain strings are not regexes
+    # Plain alternatives match whole words: none of these is the fact.
+    ("The minister said so [1].", [["aid"]], [False]),
+    ("The cargo was shipped [1].", [["PPE"]], [False]),
+    ("The army moved in [1].", [["arm"]], [False]),
+    ("It began in 1938 [1].", [["38"]], [False]),
+    ("Aid, PPE, arms and 38 planes [1].", [["aid"], ["PPE"], ["arm", "arms"], ["38"]], [True, True, True, True]),
+    ("It cost $5 (in 9 mm shells).", [["$5"], ["9 mm"]], [True, True]),
+    ("The armada sailed", [["re:\\barm"]], [True]),                     # a regex is taken as written
 ])
 def test_fact_patterns(answer: str, facts: list[list[str]], expected: list[bool]) -> None:
     assert fact_verdicts(answer, facts) == expected
@@ -213,3 +223,165 @@ def test_percentile_and_aggregate() -> None:
     retrieval_only = aggregate([{"mrr": (1, 1)}], [], generation=False)
     assert "fact_accuracy" not in retrieval_only and "latency_p50" not in retrieval_only
     assert isinstance(retrieval_only["mrr"], Score)
+
+
+# ---------------------------------------------------------------- strict scoring
+
+TWO_PARTS = Case(id="c4", corpus=("corpus",), turns=("What did Russia send, who ordered it, and what did it cost?",),
+                 answerable=True, category="multi-part", facts=(("humanitarian",), ("Putin",)), doc_ids=("doc",),
+                 evidence=AID.evidence, parts=(Part("what was sent", (("humanitarian",),)),
+                                                Part("who ordered it", (("Putin",),)),
+                                                Part("what it cost", answerable=False, names=("re:\\bcost",))))
+
+
+def test_citation_precision_is_per_cited_sentence() -> None:
+    # The aid sentence cites the Putin quote and the Putin sentence the aid quote: each quote holds
+    # evidence of the case, but not of what its own sentence says.
+    crossed = "Russia sent humanitarian aid [2]. Putin ordered it [1]."
+    counts = score(AID, crossed, [cite(1, AID_QUOTE), cite(2, PUTIN_QUOTE)])
+    assert counts["citation_precision"] == (0, 2)
+    assert counts["citation_evidence"] == (2, 2)      # the old reading: every quote holds some evidence
+    counts = score(AID, "Russia sent humanitarian aid [1]. Putin ordered it [2].", [cite(1, AID_QUOTE), cite(2, PUTIN_QUOTE)])
+    assert counts["citation_precision"] == (2, 2)
+
+
+def test_a_true_sentence_that_states_no_fact_of_the_case_cites_nothing_correctly() -> None:
+    counts = score(AID, "Russia sent humanitarian aid [1]. The delivery was ordered by someone [1].", [cite(1, AID_QUOTE)])
+    assert counts["citation_precision"] == (1, 2)
+
+
+def test_sources_listed_under_an_answer_are_cited_by_each_of_its_sentences() -> None:
+    # The tutorial pipeline shows its four chunks under an answer with no markers.
+    chunks = [cite(1, AID_QUOTE), cite(2, PUTIN_QUOTE), cite(3, LOAN_QUOTE)]
+    counts = score(AID, "Russia sent humanitarian aid. Putin ordered it.", chunks)
+    assert counts["citation_precision"] == (2, 6)
+
+
+def test_completeness_needs_every_part_answered_or_named_as_not_covered() -> None:
+    quotes = [cite(1, AID_QUOTE), cite(2, PUTIN_QUOTE)]
+    answered = "Russia sent humanitarian aid [1]. Putin ordered it [2]."
+    assert score(TWO_PARTS, answered, quotes)["completeness"] == (0, 1)
+    assert score(TWO_PARTS, answered + " The documents don't say what the shipment cost.", quotes)["completeness"] == (1, 1)
+    assert score(TWO_PARTS, answered + " The cost is not mentioned in the passages.", quotes)["completeness"] == (1, 1)
+    # Saying some other part is not covered does not name this one.
+    assert score(TWO_PARTS, answered + " The documents don't say who flew the planes.", quotes)["completeness"] == (0, 1)
+    assert score(TWO_PARTS, "Russia sent humanitarian aid [1]. The documents don't say what it cost.",
+                 quotes)["completeness"] == (0, 1)
+    assert score(TWO_PARTS, "I couldn't find it.", [], declined=True)["completeness"] == (0, 1)
+    assert "completeness" not in score(AID, answered, quotes)
+
+
+def test_a_paste_of_the_passages_is_not_an_answer() -> None:
+    padding = " ".join(["The weather in Havana was mild that week."] * 20)
+    counts = score(AID, f"Russia sent humanitarian aid on Putin's order [1]. {padding} [1]", [cite(1, AID_QUOTE)])
+    assert counts["fact_accuracy"] == (0, 1)
+
+
+def test_declining_is_scored_balanced() -> None:
+    answered = score(AID, "Russia sent humanitarian aid [1] on Putin's order [2].", [cite(1, AID_QUOTE), cite(2, PUTIN_QUOTE)])
+    declined = score(UNANSWERABLE, "I couldn't find it.", [], declined=True)
+    missed = score(UNANSWERABLE, "There were 120 arrests [1].", [cite(1, AID_QUOTE)])
+    # Three answerable cases answered, one unanswerable declined and one answered: (3/3 + 1/2) / 2.
+    balanced = aggregate([answered, answered, answered, declined, missed], [])["decline_balanced"]
+    assert balanced.value == pytest.approx(0.75)
+    assert aggregate([answered, answered, answered, missed], [])["decline_balanced"].value == pytest.approx(0.5)
+
+
+def test_declining_an_injection_question_resists_nothing() -> None:
+    assert score(INJECTION, "I couldn't find it.", [], declined=True)["injection_resistance"] == (0, 1)
+
+
+# ---------------------------------------------------------------- trivial systems on the real suites
+
+def _passages(case: Case, docs: dict[str, str]) -> list[Citation]:
+    """Five ~600-character passages as a retriever gives them: those holding the case's evidence first,
+    then the rest of its document, then other documents."""
+    doc_id = case.doc_ids[0] if case.doc_ids else SEED_ID
+    spans = [(doc_id, s) for s in chunk_spans(docs[doc_id], 600, 100)]
+    spans += [(other, s) for other in sorted(docs) if other != doc_id for s in chunk_spans(docs[other], 600, 100)][:5]
+    holding = [(d, s) for d, s in spans if any(e.doc_id == d and e.text in docs[d][s.start:s.end] for e in case.evidence)]
+    chosen = (holding + [p for p in spans if p not in holding])[:5]
+    return [Citation(n, d, "t", "s", docs[d][s.start:s.end], s.start, s.end) for n, (d, s) in enumerate(chosen, start=1)]
+
+
+def _evidence_sentence(text: str, evidence: str) -> tuple[int, int]:
+    start = text.index(evidence)
+    spans = [s for s in split_sentences(text) if s.start < start + len(evidence) and start < s.end]
+    return spans[0].start, spans[-1].end
+
+
+def _oracle(case: Case, docs: dict[str, str]) -> tuple[str, list[Citation], bool]:
+    """Each evidence sentence quoted and cited, each uncovered part named: what a perfect system says."""
+    if not case.answerable:
+        return "I couldn't find that in the documents.", [], True
+    sentences, citations = [], []
+    for n, e in enumerate(case.evidence, start=1):
+        start, end = _evidence_sentence(docs[e.doc_id], e.text)
+        citations.append(Citation(n, e.doc_id, "t", "s", docs[e.doc_id][start:end], start, end))
+        sentences.append(" ".join(docs[e.doc_id][start:end].split()).rstrip(".") + f" [{n}].")
+    sentences += [f"The documents don't say {part.ask}." for part in case.parts if not part.answerable]
+    return " ".join(sentences), citations, False
+
+
+def _cite_everything(case: Case, docs: dict[str, str]) -> tuple[str, list[Citation], bool]:
+    text, _, declined = _oracle(case, docs)
+    passages = _passages(case, docs)
+    markers = "".join(f"[{c.n}]" for c in passages)
+    return strip_markers(text).replace(".", f" {markers}.") if not declined else text, passages, declined
+
+
+def _always_decline(case: Case, docs: dict[str, str]) -> tuple[str, list[Citation], bool]:
+    return "I couldn't find that in the documents.", [], True
+
+
+def _paste(case: Case, docs: dict[str, str]) -> tuple[str, list[Citation], bool]:
+    passages = _passages(case, docs)
+    return " ".join(f"{' '.join(c.quote.split())} [{c.n}]" for c in passages), passages, False
+
+
+def _same_sentence(case: Case, docs: dict[str, str]) -> tuple[str, list[Citation], bool]:
+    text = docs[SEED_ID]
+    start, end = _evidence_sentence(text, "Russia dispatched nearly 100 tons of humanitarian aid to Cuba")
+    return f"{text[start:end - 1]} [1].", [Citation(1, SEED_ID, "t", "s", text[start:end], start, end)], False
+
+
+SEED_ID = "russia-sends-aid-to-cuba-regime"
+SYSTEMS = {"oracle": _oracle, "cite everything": _cite_everything, "always decline": _always_decline,
+           "paste the passages": _paste, "same true sentence": _same_sentence}
+
+
+@pytest.fixture(scope="module")
+def trivial_scores() -> dict[str, dict[str, Score]]:
+    """Every system above on every case of the dev suites (seed and news), scored."""
+    scores: dict[str, dict[str, Score]] = {}
+    suites = [load_suite("seed"), load_suite("news")]
+    for name, system in SYSTEMS.items():
+        per_case = []
+        for suite in suites:
+            docs = corpus_for(list(suite.corpus), [])
+            for case in suite.cases:
+                text, citations, declined = system(case, docs)
+                per_case.append(answer_counts(case, judge_answer(case, text, declined, citations, docs,
+                                                                 [c.doc_id for c in citations])))
+        scores[name] = aggregate(per_case, [])
+    return scores
+
+
+def test_the_oracle_scores_high(trivial_scores: dict[str, dict[str, Score]]) -> None:
+    oracle = trivial_scores["oracle"]
+    for metric in ("fact_accuracy", "citation_precision", "decline_balanced", "injection_resistance", "completeness"):
+        assert oracle[metric].value >= 0.9, (metric, oracle[metric])
+
+
+@pytest.mark.parametrize("system, gamed", [
+    ("cite everything", ["citation_precision"]),
+    ("always decline", ["decline_balanced", "decline_precision", "injection_resistance", "fact_accuracy", "completeness"]),
+    ("paste the passages", ["fact_accuracy", "completeness", "citation_precision"]),
+    ("same true sentence", ["decline_balanced", "fact_accuracy", "citation_precision", "completeness"]),
+])
+def test_a_trivial_system_scores_low_on_what_it_would_game(trivial_scores: dict[str, dict[str, Score]], system: str,
+                                                           gamed: list[str]) -> None:
+    for metric in gamed:
+        value = trivial_scores[system][metric].value
+        assert value is not None and value <= 0.5, (system, metric, value)
+        assert value <= trivial_scores["oracle"][metric].value - 0.4, (system, metric, value)

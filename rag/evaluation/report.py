@@ -15,7 +15,8 @@ from typing import Any, Sequence
 
 from ..config import PROJECT_ROOT
 from .runner import RunResult, SuiteResult
-from .scoring import LATENCY_METRICS, METRICS, Score
+from .scoring import LATENCY_METRICS, METRIC_BY_KEY, METRICS, Score
+from .suites import HOLDOUT_SUFFIX
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ def format_score(score: Score | None) -> str:
     assert score.value is not None and score.low is not None and score.high is not None
     if score.latency:
         return f"{score.value:,.0f} ms n={score.cases} [{score.low:,.0f}–{score.high:,.0f}]"
-    if score.kind == "ratio":
+    if score.kind in ("ratio", "balanced"):
         return f"{score.value:.1%} {score.count_text()} [{score.low:.0%}–{score.high:.0%}]"
     return f"{score.value:.3f} {score.count_text()} [{score.low:.2f}–{score.high:.2f}]"
 
@@ -73,6 +74,39 @@ def ratio_rows(result: SuiteResult) -> tuple[list[str], list[list[str]]] | None:
     return [f"vs {BASELINE}", *names], rows
 
 
+SPLIT_CONFIGS = ("default", "baseline", "extractive")
+SPLIT_METRICS = ("fact_accuracy", "completeness", "citation_precision", "citation_recall", "decline_balanced",
+                 "decline_accuracy", "injection_resistance", "latency_p50", "latency_p95")
+
+
+def split_pairs(run: RunResult) -> list[tuple[SuiteResult, SuiteResult]]:
+    """(dev suite, its holdout) for every suite of the run whose holdout ran too."""
+    by_name = {r.suite.name: r for r in run.suites}
+    return [(by_name[name], by_name[name + HOLDOUT_SUFFIX]) for name in by_name if name + HOLDOUT_SUFFIX in by_name]
+
+
+def split_rows(dev: SuiteResult, holdout: SuiteResult) -> tuple[list[str], list[list[str]]]:
+    """Metrics × (configuration, split): the numbers the code was tuned on beside the frozen ones."""
+    names = [n for n in SPLIT_CONFIGS if n in dev.configs and n in holdout.configs]
+    header = ["metric", *[f"{n} {split}" for n in names for split in ("dev", "holdout")]]
+    rows = []
+    for key in SPLIT_METRICS:
+        cells = [_short(result.configs[n].scores.get(key)) for n in names for result in (dev, holdout)]
+        if any(c != "—" for c in cells):
+            rows.append([METRIC_BY_KEY[key].label, *cells])
+    return header, rows
+
+
+def _short(score: Score | None) -> str:
+    """"75% 30/40" (no interval: the side-by-side table is for reading across)."""
+    if score is None or not score.counted:
+        return "—"
+    assert score.value is not None
+    if score.latency:
+        return f"{score.value / 1000:.1f} s"
+    return f"{score.value:.0%} {score.count_text()}"
+
+
 def category_rows(result: SuiteResult) -> tuple[list[str], list[list[str]]]:
     """Cases passed per category (see ``case_passed``) per answering configuration."""
     names = [n for n, c in result.configs.items() if c.config.generates]
@@ -88,13 +122,16 @@ def category_rows(result: SuiteResult) -> tuple[list[str], list[list[str]]]:
 
 
 def case_passed(record: dict[str, Any]) -> bool:
-    """An answer passes when it answers an answerable case with every fact, or declines an
-    unanswerable one, and says nothing forbidden. Retrieval-only records pass on hit@5."""
+    """An answer passes when it answers an answerable case with every fact (a multi-part one with
+    every part answered or named as not covered), or declines an unanswerable one, and says nothing
+    forbidden. Retrieval-only records pass on hit@5."""
     if "answer" not in record:
         return bool(record["counts"].get("hit@5", [1, 1])[0])
     if record["forbidden_found"] or record.get("error"):
         return False
-    return bool(record["fact_ok"]) if record["answerable"] else bool(record["declined"])
+    if not record["answerable"]:
+        return bool(record["declined"])
+    return bool(record["complete"] if record.get("complete") is not None else record["fact_ok"])
 
 
 def text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -114,7 +151,8 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def summary_text(run: RunResult) -> str:
-    """What the CLI prints: per suite the metrics table and the ratios against the baseline."""
+    """What the CLI prints: per suite the metrics table and the ratios against the baseline, then
+    each dev suite beside its holdout."""
     parts = []
     for result in run.suites:
         parts.append(f"\n== suite {result.suite.name}: {len(result.suite.cases)} cases ==")
@@ -123,6 +161,9 @@ def summary_text(run: RunResult) -> str:
         if ratios:
             parts.append("")
             parts.append(text_table(*ratios))
+    for dev, holdout in split_pairs(run):
+        parts.append(f"\n== {dev.suite.name} (dev) beside {holdout.suite.name} (holdout) ==")
+        parts.append(text_table(*split_rows(dev, holdout)))
     parts.append("\nCells: value, count, [bootstrap 95% CI]; — = not measured for that configuration.")
     return "\n".join(parts)
 
@@ -218,6 +259,9 @@ def markdown_report(run: RunResult, plots: dict[str, str]) -> str:
                 "alternating configurations, so their columns cover the same random subset)"),
              f"- cells: value, count, [bootstrap 95% CI over cases, {meta['bootstrap']['resamples']} resamples, "
              f"seed {meta['bootstrap']['seed']}]; metric definitions: docs/METRICS.md", ""]
+    for dev, holdout in split_pairs(run):
+        lines += [f"## `{dev.suite.name}` (dev: tuned on) beside `{holdout.suite.name}` (frozen holdout)", "",
+                  markdown_table(*split_rows(dev, holdout)), ""]
     for result in run.suites:
         lines += [f"## Suite `{result.suite.name}` ({len(result.suite.cases)} cases)", "",
                   markdown_table(*score_rows(result)), ""]
@@ -292,6 +336,9 @@ def html_report(run: RunResult, images: dict[str, bytes]) -> str:
            "<ul>" + "".join(f"<li><b>{esc(k)}</b>: <code>{esc(json.dumps(v) if not isinstance(v, str) else v)}</code></li>"
                             for k, v in meta.items()) + "</ul>",
            "<p class='muted'>Cells: value, count, [bootstrap 95% CI]. Definitions: docs/METRICS.md.</p>"]
+    for dev, holdout in split_pairs(run):
+        out.append(f"<h2>{esc(dev.suite.name)} (dev: tuned on) beside {esc(holdout.suite.name)} (frozen holdout)</h2>")
+        out.append(_html_table(*split_rows(dev, holdout)))
     for result in run.suites:
         name = result.suite.name
         out.append(f"<h2>Suite {esc(name)} ({len(result.suite.cases)} cases)</h2>")
@@ -400,8 +447,9 @@ def _record_html(case: Any, record: dict[str, Any]) -> str:
 
 # ----- writing -----------------------------------------------------------------------------
 def report_folder(run: RunResult, reports_dir: Path = REPORTS_DIR) -> Path:
-    """evals/reports/<UTC start time of the run>."""
-    return reports_dir / run.meta["started_utc"].replace("-", "").replace(":", "")
+    """evals/reports/<UTC start time of the run> (with "-rescored" for a run scored again)."""
+    return reports_dir / (run.meta["started_utc"].replace("-", "").replace(":", "")
+                          + ("-rescored" if run.meta.get("rescored") else ""))
 
 
 def write_results(run: RunResult, reports_dir: Path = REPORTS_DIR) -> Path:

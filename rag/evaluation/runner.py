@@ -352,9 +352,7 @@ def _score_answer(record: dict[str, Any], system: System, case: Case, answer: An
                   history: Sequence[Turn], texts: dict[str, str]) -> scoring.Counts:
     text = answer.text if answer else ""
     declined = bool(answer and answer.abstained)
-    citations = answer.citations if answer else []
     hits = answer.hits if answer else []
-    verdicts = scoring.judge_answer(case, text, declined, citations, texts, [h.chunk.doc_id for h in hits])
     trace = answer.trace if answer else {}
     record.update(
         answer=text, declined=declined, declined_by=trace.get("declined_by"), evidence_score=trace.get("evidence_score"),
@@ -364,15 +362,54 @@ def _score_answer(record: dict[str, Any], system: System, case: Case, answer: An
         passages=[{"n": n, "doc_id": h.chunk.doc_id, "title": h.chunk.title, "start": h.chunk.start,
                    "end": h.chunk.end, "relevance": round(h.relevance, 4), "text": h.chunk.text}
                   for n, h in enumerate(hits, start=1)],
+        verification=trace.get("verdicts"),
+        timings_ms={k: round(v, 1) for k, v in (answer.timings_ms if answer else {}).items()})
+    return judge_record(record, case, answer.citations if answer else [], texts)
+
+
+def judge_record(record: dict[str, Any], case: Case, citations: Sequence[Any], texts: dict[str, str]) -> scoring.Counts:
+    """Score a record's answer (``answer``, ``declined``, ``passages``) against its case, keep every
+    verdict in the record for the trace, and return the answer counts."""
+    text, declined = record["answer"], record["declined"]
+    cited = list(citations) if not declined else []
+    verdicts = scoring.judge_answer(case, text, declined, cited, texts, [p["doc_id"] for p in record["passages"]])
+    record.update(
         citations=[{"n": c.n, "doc_id": c.doc_id, "start": c.start, "end": c.end, "quote": c.quote,
                     "supports": s, "quote_problem": p}
-                   for c, s, p in zip(citations if not declined else [], verdicts.citations, verdicts.quote_problems)],
+                   for c, s, p in zip(cited, verdicts.citations, verdicts.quote_problems)],
         facts=[{"alternatives": list(g), "matched": m} for g, m in zip(case.facts, verdicts.facts)],
+        parts=[{"ask": p.ask, "answerable": p.answerable, "passed": v} for p, v in zip(case.parts, verdicts.parts)],
+        complete=verdicts.complete if case.parts else None, words=verdicts.words, concise=verdicts.concise,
+        cited_sentences=[{"sentence": sentence, "n": getattr(c, "n", None), "correct": ok} for (sentence, c), ok in
+                         zip(scoring.cited_pairs(text, cited), verdicts.cited_sentences)],
         forbidden_found=list(verdicts.forbidden),
         evidence=[{"doc_id": e.doc_id, "text": e.text, "covered": c} for e, c in zip(case.evidence, verdicts.evidence)],
-        fact_ok=verdicts.facts_ok, verification=trace.get("verdicts"),
-        timings_ms={k: round(v, 1) for k, v in (answer.timings_ms if answer else {}).items()})
+        fact_ok=verdicts.facts_ok)
     return scoring.answer_counts(case, verdicts)
+
+
+def rescore(run: RunResult) -> RunResult:
+    """The same answers scored by today's scorers and cases (no model runs): what an older report
+    reads as under new definitions. Records of cases no longer in their suite are dropped."""
+    from ..types import Citation
+    for result in run.suites:
+        texts = {d.doc_id: d.text for d in load_documents(result.suite.corpus_paths())}
+        cases = {c.id: c for c in result.suite.cases}
+        for config in result.configs.values():
+            config.records = [r for r in config.records if r["case"] in cases]
+            for record in config.records:
+                case = cases[record["case"]]
+                counts = scoring.retrieval_counts(case, [h["doc_id"] for h in record.get("retrieved", [])])
+                if config.config.generates and "answer" in record:
+                    citations = [Citation(n=c["n"], doc_id=c["doc_id"], title="", source="", quote=c["quote"],
+                                          start=c["start"], end=c["end"]) for c in record.get("citations", [])]
+                    counts.update(judge_record(record, case, citations, texts))
+                record["counts"] = {k: [v[0], v[1]] for k, v in counts.items()}
+            config.scores = scoring.aggregate([_counts(r) for r in config.records],
+                                              [r["latency_ms"] for r in config.records if r.get("latency_ms") is not None],
+                                              generation=config.config.generates)
+    run.meta = {**run.meta, "rescored": "scored again with the scorers and cases of commit " + str(git_commit())}
+    return run
 
 
 def _prompt_of(system: System, answer: Answer | None, history: Sequence[Turn]) -> str | None:

@@ -21,21 +21,34 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 SUITES_DIR = ROOT / "evals" / "suites"
 DOC_SUFFIXES = {".txt", ".md", ".markdown"}
 
-CATEGORIES = {"single-fact", "number", "date", "why", "multi-paragraph", "multi-doc",
-              "unanswerable", "false-premise", "follow-up", "injection", "paraphrase"}
-UNANSWERABLE_CATEGORIES = {"unanswerable", "false-premise"}
-REQUIRED = {"id", "corpus", "answerable", "category", "facts", "doc_ids", "evidence"}
-OPTIONAL = {"question", "turns", "forbidden", "notes"}
+CATEGORIES = {"single-fact", "number", "date", "why", "multi-paragraph", "multi-doc", "multi-part",
+              "unanswerable", "near-miss", "false-premise", "follow-up", "injection", "paraphrase"}
+UNANSWERABLE_CATEGORIES = {"unanswerable", "near-miss", "false-premise"}
+REQUIRED = {"id", "corpus", "answerable", "category", "doc_ids", "evidence"}   # and "facts", unless "parts" holds them
+OPTIONAL = {"question", "turns", "forbidden", "notes", "facts", "parts"}
+PART_FIELDS = {"ask", "facts", "answerable", "names"}
 FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n", re.DOTALL)
 TRAILING_SPACE = re.compile(r"[ \t]+\n")
 SEED_DOC_ID = "russia-sends-aid-to-cuba-regime"
 
-# Minimum counts per suite (category -> count), from the brief the suites were written to.
+# Minimum counts per suite (category -> count), from the issues the suites were written to.
+_HOLDOUT = {"multi-part": 10, "paraphrase": 8, "near-miss": 6, "_turns": 4, "injection": 6}
 MINIMUMS = {
     "seed": {"_total": 45, "_unanswerable": 12, "_turns": 6, "injection": 3},
     "news": {"_total": 45, "_unanswerable": 10, "_turns": 3, "_multi_doc": 6, "_seed_doc": 4},
     "quick": {"_total": 16, "_unanswerable": 4, "_turns": 2, "injection": 1},
+    "seed-holdout": {"_total": 30, **_HOLDOUT},
+    "news-holdout": {"_total": 40, **_HOLDOUT},
 }
+# The split of a suite: a name ending in "-holdout" is frozen (run to report, never to tune on);
+# every other suite is "dev". docs/METRICS.md states the rule.
+HOLDOUT_SUFFIX = "-holdout"
+SPLITS = {"dev": ("seed", "news"), "holdout": ("seed-holdout", "news-holdout")}
+
+
+def split_of(suite_name: str) -> str:
+    """"holdout" for a frozen holdout suite, "dev" for the suites the code is tuned on."""
+    return "holdout" if suite_name.endswith(HOLDOUT_SUFFIX) else "dev"
 
 
 # ---------------------------------------------------------------- cases as data
@@ -46,6 +59,23 @@ class Evidence:
 
     doc_id: str
     text: str
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of a multi-part question: the facts that answer it, or none when the corpus does not
+    (then a complete answer names it as not covered, in words matching one of ``names``)."""
+
+    ask: str
+    facts: tuple[tuple[str, ...], ...] = ()
+    answerable: bool = True
+    names: tuple[str, ...] = ()
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Part":
+        """Build a part from its suite object."""
+        return cls(ask=data["ask"], facts=tuple(tuple(g) for g in data.get("facts", ())),
+                   answerable=data.get("answerable", True), names=tuple(data.get("names", ())))
 
 
 @dataclass(frozen=True)
@@ -62,6 +92,7 @@ class Case:
     evidence: tuple[Evidence, ...]
     forbidden: tuple[str, ...] = ()
     notes: str = ""
+    parts: tuple[Part, ...] = ()
 
     @property
     def question(self) -> str:
@@ -72,11 +103,20 @@ class Case:
     def from_json(cls, data: dict) -> "Case":
         """Build a case from one (already validated) suite line."""
         turns = data["turns"] if "turns" in data else [data["question"]]
+        parts = tuple(Part.from_json(p) for p in data.get("parts", ()))
         return cls(id=data["id"], corpus=tuple(data["corpus"]), turns=tuple(turns), answerable=data["answerable"],
-                   category=data["category"], facts=tuple(tuple(g) for g in data["facts"]),
+                   category=data["category"], facts=tuple(tuple(g) for g in case_facts(data)), parts=parts,
                    doc_ids=tuple(data["doc_ids"]),
                    evidence=tuple(Evidence(e["doc_id"], e["text"]) for e in data["evidence"]),
                    forbidden=tuple(data.get("forbidden", ())), notes=data.get("notes", ""))
+
+
+def case_facts(data: dict) -> list[list[str]]:
+    """A case's fact groups: its "facts", or those of its answerable parts in order."""
+    if "parts" in data and isinstance(data["parts"], list):
+        return [group for part in data["parts"] if isinstance(part, dict) and part.get("answerable", True)
+                for group in part.get("facts", [])]
+    return data.get("facts", [])
 
 
 @dataclass(frozen=True)
@@ -126,10 +166,13 @@ def load_suite(name_or_path: str) -> Suite:
 # ---------------------------------------------------------------- answer patterns
 
 def compile_pattern(pattern: str) -> re.Pattern[str]:
-    """An answer pattern: 're:<regex>' (case-insensitive) or a plain case-insensitive substring."""
+    """An answer pattern: 're:<regex>' (case-insensitive, as written) or a plain case-insensitive
+    phrase matched as whole words: "aid" is not found in "said", nor "38" in "1938"."""
     if pattern.startswith("re:"):
         return re.compile(pattern[3:], re.IGNORECASE)
-    return re.compile(re.escape(pattern), re.IGNORECASE)
+    before = r"(?<!\w)" if pattern[:1].isalnum() or pattern[:1] == "_" else ""
+    after = r"(?!\w)" if pattern[-1:].isalnum() or pattern[-1:] == "_" else ""
+    return re.compile(before + re.escape(pattern) + after, re.IGNORECASE)
 
 
 def matches(pattern: str, text: str) -> bool:
@@ -229,7 +272,13 @@ def check_case(case: dict, where: str, problems: list[str], corpus_problems: lis
     if category in UNANSWERABLE_CATEGORIES and answerable is not False:
         bad(f"category {category!r} needs answerable: false")
 
-    facts, doc_ids, evidence = case.get("facts"), case.get("doc_ids"), case.get("evidence")
+    if "parts" in case:
+        check_parts(case, bad)
+    elif "facts" not in case:
+        bad("missing field 'facts'")
+    if category == "multi-part" and not (isinstance(case.get("parts"), list) and len(case["parts"]) >= 2):
+        bad("a multi-part case needs 'parts': at least 2, one per part of the question")
+    facts, doc_ids, evidence = case_facts(case), case.get("doc_ids"), case.get("evidence")
     if not isinstance(facts, list) or not all(is_str_list(group) for group in facts):
         bad("'facts' must be a list of non-empty lists of non-empty strings")
         facts = []
@@ -257,6 +306,8 @@ def check_case(case: dict, where: str, problems: list[str], corpus_problems: lis
             return
 
     if answerable is False:
+        if "parts" in case:
+            bad("an unanswerable case has no parts")
         if facts or doc_ids or evidence:
             bad("an unanswerable case needs empty facts, doc_ids and evidence")
     elif answerable is True:
@@ -272,6 +323,13 @@ def check_case(case: dict, where: str, problems: list[str], corpus_problems: lis
         bad("a multi-paragraph case needs at least 2 evidence passages")
     if category == "injection" and not forbidden:
         bad("an injection case needs 'forbidden' patterns")
+
+    for part in case.get("parts", []) if isinstance(case.get("parts"), list) else []:
+        for pattern in part.get("names", []) if isinstance(part, dict) else []:
+            try:
+                compile_pattern(pattern)
+            except re.error as error:
+                bad(f"bad regex {pattern!r} in part names: {error}")
 
     docs = corpus_for(case["corpus"], corpus_problems)
     for doc_id in doc_ids:
@@ -306,6 +364,37 @@ def check_case(case: dict, where: str, problems: list[str], corpus_problems: lis
     for pattern in forbidden:
         if evidence and matches(pattern, support):
             bad(f"forbidden pattern {pattern!r} matches the evidence itself")
+
+
+def check_parts(case: dict, bad) -> None:
+    """The parts of a multi-part question: each asks something, and either has facts or is named
+    as not covered (``answerable: false`` with ``names``); their facts are the case's facts."""
+    parts = case["parts"]
+    if "facts" in case:
+        bad("a case with 'parts' takes its facts from them: leave 'facts' out")
+    if not isinstance(parts, list) or not parts:
+        bad("'parts' must be a non-empty list")
+        return
+    for number, part in enumerate(parts, 1):
+        if not isinstance(part, dict) or not isinstance(part.get("ask"), str) or not part["ask"].strip():
+            bad(f"part {number} must be an object with a non-empty 'ask'")
+            continue
+        if set(part) - PART_FIELDS:
+            bad(f"part {number} has unknown fields {sorted(set(part) - PART_FIELDS)}")
+        if part.get("answerable", True) is True:
+            if not (isinstance(part.get("facts"), list) and part["facts"] and all(is_str_list(g) for g in part["facts"])):
+                bad(f"part {number} ({part['ask']!r}) needs 'facts' (or answerable: false and 'names')")
+            if "names" in part:
+                bad(f"part {number}: 'names' is only for a part the corpus does not answer")
+        elif part.get("answerable") is False:
+            if part.get("facts"):
+                bad(f"part {number}: a part the corpus does not answer has no facts")
+            if not is_str_list(part.get("names")):
+                bad(f"part {number} ({part['ask']!r}) needs 'names': patterns a sentence saying it is not covered matches")
+        else:
+            bad(f"part {number}: 'answerable' must be true or false")
+    if case.get("answerable") is True and not any(isinstance(p, dict) and p.get("answerable", True) for p in parts):
+        bad("an answerable case needs at least one answerable part")
 
 
 def check_suite(path: Path) -> tuple[list[dict], list[str]]:
