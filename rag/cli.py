@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "(or interrupted) run from its results.json")
     p.add_argument("--rescore", action="store_true", help="with --rerender: score the recorded answers again with "
                    "today's scorers and cases, into a new report folder (no model runs)")
+    p.add_argument("--faithfulness", choices=["dev", "holdout"], metavar="SPLIT", help="instead of the suites: run "
+                   "the faithfulness suite's split (evals/faithfulness/, labelled sentence/passage pairs) through "
+                   "verification and print how many unsupported sentences it caught and supported ones it kept")
     p.epilog = "--backend sets the generator of default and baseline (default here: llamacpp, the local LLM)."
     _settings_flags(p)
     return parser
@@ -221,11 +224,28 @@ def cmd_copy(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _eval_faithfulness(split: str, out: Path | None) -> int:
+    """The faithfulness suite through the verifier: caught and kept, overall and per kind."""
+    from .embedding import load_embeddings
+    from .evaluation import faithfulness
+    from .verification import Verifier
+    result = faithfulness.run(Verifier(load_embeddings()), split)
+    print(faithfulness.summary(result))
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / f"faithfulness-{split}.json"
+        path.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+        print(f"\nrecords: {path}")
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     import time
     from .evaluation.report import REPORTS_DIR, summary_text, write_report, write_results
     from .evaluation.runner import Evaluation, RunResult, parse_configs
     from .evaluation.suites import load_suite
+    if args.faithfulness:
+        return _eval_faithfulness(args.faithfulness, args.out)
     if args.rerender:
         try:
             run = RunResult.from_json(json.loads(args.rerender.read_text(encoding="utf-8")))
@@ -277,7 +297,7 @@ class _NoGenerator:
 
     name = "none"
 
-    def stream(self, question: str, passages: Any) -> Any:
+    def stream(self, question: str, passages: Any, parts: Any = ()) -> Any:
         raise NotImplementedError
 
 
