@@ -64,6 +64,8 @@ class Settings(BaseSettings):
                                                    "verification, answer type.")
     grade_fallback: bool = Field(True, description="Keep only the fallback's sentences that the LLM reads as "
                                  "answering the question (decline when none does).")
+    question_parts: bool = Field(True, description="Find the parts of a question of several parts ('what and why'), "
+                                 "give each its own evidence, and name a part the documents do not answer.")
     context_sentences: int = Field(12, ge=0, le=200, description="Sentences of the passages, the most relevant to "
                                    "the question, that an LLM reads (0 = the whole passages).")
     openai_base_url: str = "http://127.0.0.1:8000/v1"

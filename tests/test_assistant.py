@@ -6,6 +6,7 @@ import pytest
 
 from rag.assistant import Assistant, Done, Sources, Status, Token, clean_question
 from rag.errors import InputError
+from rag.question_parts import QuestionPart
 from rag.generation.base import Passage
 
 from .conftest import SEED_ID, seed_text
@@ -60,7 +61,7 @@ class AnswersBeside:
 
     name = "answers-beside"
 
-    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
+    def stream(self, question: str, passages: Sequence[Passage], parts: Sequence[QuestionPart] = ()) -> Iterator[str]:
         n = next(p.n for p in passages if "ordered by President" in p.chunk.text)
         yield f"The delivery was directly ordered by President Vladimir Putin [{n}]."
 
@@ -78,7 +79,7 @@ class SaysNotInCorpus:
 
     name = "declines"
 
-    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
+    def stream(self, question: str, passages: Sequence[Passage], parts: Sequence[QuestionPart] = ()) -> Iterator[str]:
         yield "NOT_IN_CORPUS"
 
 
@@ -87,7 +88,7 @@ class WritesUnsupported:
 
     name = "unsupported"
 
-    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
+    def stream(self, question: str, passages: Sequence[Passage], parts: Sequence[QuestionPart] = ()) -> Iterator[str]:
         yield "The delivery was ordered by President Vladimir Putin on 14 March [1]."
 
 
