@@ -14,6 +14,7 @@ Which Chroma (``PersistentClient`` or ``HttpClient``) is chosen in ``open_client
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shlex
 import threading
@@ -29,6 +30,7 @@ import chromadb
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import NotFoundError
+from filelock import FileLock, Timeout
 from langchain_core.embeddings import Embeddings
 
 from .config import PROJECT_ROOT, Settings
@@ -47,6 +49,8 @@ _WRITE_BATCH = 1000    # records per upsert()/delete() call
 # How to rebuild the store behind each client that ``open_client`` made (for ChunkStore's errors).
 _rebuild_hints: "weakref.WeakKeyDictionary[Any, tuple[str, str]]" = weakref.WeakKeyDictionary()
 _GENERIC_HINT = "move the store folder aside and ingest your documents again: .venv/bin/python -m rag ingest corpus/"
+# Opening a store waits at most this long for another process that is opening (creating) it.
+_OPEN_TIMEOUT_S = 120.0
 
 
 def rebuild_hint(settings: Settings) -> str:
@@ -97,6 +101,7 @@ def open_client(settings: Settings) -> chromadb.ClientAPI:
             raise StoreError(f"cannot reach the Chroma server at {settings.chroma_url}: {error}. "
                              f"Start one with: chroma run --path DIR --host 127.0.0.1 --port {url.port or 8000}") from error
         where = f"the Chroma server at {settings.chroma_url}"
+        _check_collections(client, settings, where)
     else:
         store = settings.store_dir
         where = f"the store at {store}"
@@ -104,13 +109,42 @@ def open_client(settings: Settings) -> chromadb.ClientAPI:
             store.mkdir(parents=True, exist_ok=True)
             if not store.is_dir():
                 raise NotADirectoryError(f"{store} is not a folder")
-            client = chromadb.PersistentClient(path=str(store), settings=chroma_settings)
+            with opening_lock(store):
+                client = chromadb.PersistentClient(path=str(store), settings=chroma_settings)
+                _create_collections(client, settings.collection)
+        except StoreError:
+            raise
         except Exception as error:
             raise StoreError(f"{where} cannot be opened ({_describe(error)}); it may be damaged or unreadable. "
                              f"To rebuild it, {rebuild_hint(settings)}") from error
-    _check_collections(client, settings, where)
+        _check_collections(client, settings, where)
     _rebuild_hints[client] = (where, rebuild_hint(settings))
     return client
+
+
+@contextlib.contextmanager
+def opening_lock(store: Path, timeout_s: float = _OPEN_TIMEOUT_S) -> Iterator[None]:
+    """Serialise opening an embedded store across processes, for as long as opening takes.
+
+    Chroma creates its SQLite schema (and our collections) on first open; two processes doing
+    that at once fail with "table collections already exists". Readers wait here only while
+    another process opens the store, never behind a writer's ingest (that is ``write.lock``)."""
+    lock = FileLock(str(store.with_name(f"{store.name}.open.lock")))
+    try:
+        lock.acquire(timeout=timeout_s)
+    except Timeout as error:
+        raise StoreError(f"another process has been opening the store at {store} for {timeout_s:.0f} s; "
+                         f"if none is running, delete {lock.lock_file} and try again") from error
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _create_collections(client: chromadb.ClientAPI, collection: str) -> None:
+    """Create the chunk and document collections of a corpus if they are new."""
+    client.get_or_create_collection(collection, configuration=_CHUNK_INDEX)  # type: ignore[arg-type]
+    client.get_or_create_collection(f"{collection}-documents")
 
 
 def _check_collections(client: chromadb.ClientAPI, settings: Settings, where: str) -> None:

@@ -158,6 +158,33 @@ def test_two_ingests_at_once_leave_a_consistent_store(corpus: Path, clean_run: d
     assert_same_store(raced, clean_run)
 
 
+# Processes that open one new store at the same moment: each waits at a file barrier, then opens.
+OPEN_SCRIPT = """
+import sys, time
+from pathlib import Path
+from rag.config import load_settings
+from rag.store import ChunkStore, open_client
+root, me, count, rounds = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+for r in range(rounds):
+    (root / f"ready-{r}-{me}").touch()
+    while len(list(root.glob(f"ready-{r}-*"))) < count:
+        time.sleep(0.0005)
+    settings = load_settings(data_dir=root / f"store-{r}")
+    store = ChunkStore(open_client(settings), settings.collection, None)
+    assert store.count_chunks() == 0 and store.list_documents() == []
+"""
+
+
+def test_processes_opening_a_new_store_at_once_all_succeed(tmp_path: Path) -> None:
+    """Chroma creates a new store's schema on first open; three processes do it together, ten times."""
+    count, rounds = 3, 10
+    processes = [subprocess.Popen([sys.executable, "-c", OPEN_SCRIPT, str(tmp_path), str(n), str(count), str(rounds)],
+                                  cwd=PROJECT_ROOT, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                 for n in range(count)]
+    for process in processes:
+        finish(process, timeout_s=300)
+
+
 # ----- bad input ---------------------------------------------------------------------------
 def store_state(store: ChunkStore) -> tuple[dict, list, int]:  # type: ignore[type-arg]
     documents = {d.doc_id: (d.version, d.chunk_count) for d in store.list_documents()}
