@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
@@ -111,3 +112,14 @@ def test_a_store_refuses_a_different_embedding_model(seed_settings, embeddings) 
     with pytest.raises(StoreError, match="built with the embedding model 'all-MiniLM-L6-v2'"):
         open_store(other, embeddings)
     assert open_store(seed_settings, embeddings).list_documents()  # the configured model still opens it
+
+
+def test_an_ingest_commits_even_when_the_keyword_cache_cannot_be_saved(tmp_path: Path, embeddings,  # type: ignore[no-untyped-def]
+                                                                       caplog: pytest.LogCaptureFixture) -> None:
+    settings = make_settings(tmp_path / "data")
+    settings.cache_dir.mkdir(parents=True)
+    (settings.cache_dir / "keyword").write_text("a file where the cache folder should be")
+    with caplog.at_level(logging.WARNING, logger="rag.keyword"):
+        report = ingestor(settings, embeddings).ingest_paths([SEED_PATH])
+    assert report.documents == 1 and "could not save the keyword index" in caplog.text
+    assert [d.doc_id for d in open_store(settings, embeddings).list_documents()] == [SEED_ID]
