@@ -1,8 +1,9 @@
 """Ingestion: files → documents → chunks → embeddings → store, idempotent and crash-safe.
 
 * A document whose content hash matches the committed version is skipped without embedding.
-* Chunk ids are content hashes, so chunks already in the store (from an earlier version, or
-  written by an ingest that died before committing) are reused, not embedded again.
+* Chunk ids are content hashes (with the document version), so chunks written by an ingest
+  that died before committing are reused; a passage an earlier version holds too gets a record
+  of its own with that version's vector, copied, not embedded again.
 * Embedding runs in the caller's thread while a second thread writes the previous batch;
   a document is committed (made visible) only after all of its chunks are written.
 * In the embedded store one writer at a time holds a file lock; readers never wait.
@@ -69,7 +70,9 @@ class _Plan:
     document: SourceDocument
     chunks: list[Chunk]
     to_embed: list[Chunk]
-    to_relabel: list[Chunk]   # stored already, only their metadata changes
+    # Chunks whose passage is stored under another version: (chunk, id of the record whose
+    # vector it reuses). Written as new records, so the visible version keeps its own.
+    to_copy: list[tuple[Chunk, str]]
     had_chunks: bool = False  # some of its chunks were stored before this run
 
 
@@ -198,16 +201,22 @@ class Ingestor:
                 report.unchanged += current.chunk_count
             else:
                 changed.append(document)
-        stored_by_doc = self.store.chunk_versions([d.doc_id for d in changed])
+        stored_by_doc = self.store.stored_chunks([d.doc_id for d in changed])
         plans = []
         for document in changed:
             chunks = chunk_document(document, self.settings.chunk_size, self.settings.chunk_overlap)
             stored = stored_by_doc.get(document.doc_id, {})
-            to_embed = [c for c in chunks if c.id not in stored]
-            to_relabel = [c for c in chunks if c.id in stored and stored[c.id] != c.doc_version]
-            plans.append(_Plan(document, chunks, to_embed, to_relabel, had_chunks=bool(stored)))
+            vectors = {key: chunk_id for chunk_id, (_, key) in stored.items()}
+            fresh = [c for c in chunks if c.id not in stored]  # not written by an earlier, interrupted run
+            to_embed = [c for c in fresh if c.vector_key not in vectors]
+            to_copy = [(c, vectors[c.vector_key]) for c in fresh if c.vector_key in vectors]
+            plans.append(_Plan(document, chunks, to_embed, to_copy, had_chunks=bool(stored)))
             report.added += len(to_embed)
             report.unchanged += len(chunks) - len(to_embed)
+            current = committed.get(document.doc_id)
+            kept = {c.vector_key for c in chunks}
+            report.removed += sum(1 for version, key in stored.values()  # passages the new version dropped
+                                  if current is not None and version == current.version and key not in kept)
         return plans
 
     def _ingest(self, documents: Iterable[SourceDocument], report: IngestReport, progress: Progress | None) -> None:
@@ -261,13 +270,15 @@ class Ingestor:
                report: IngestReport) -> None:
         if chunks:
             self.store.write_chunks(chunks, vectors)
-        relabel = [c for plan in finished for c in plan.to_relabel]
-        if relabel:
-            self.store.relabel_chunks(relabel)
+        copies = [pair for plan in finished for pair in plan.to_copy]
+        for start in range(0, len(copies), _EMBED_GROUP):
+            group = copies[start:start + _EMBED_GROUP]
+            reused = self.store.get_vectors(list({source for _, source in group}))
+            self.store.write_chunks([c for c, _ in group], [reused[source] for _, source in group])
         self.store.commit_documents([(plan.document, len(plan.chunks)) for plan in finished])
         for plan in finished:
             if plan.had_chunks:  # only a document stored before can have chunks to drop
-                report.removed += self.store.collect_garbage(plan.document.doc_id)
+                self.store.collect_garbage(plan.document.doc_id)
 
     @staticmethod
     def _drain(pending: list[Future[None]], keep: int) -> None:

@@ -7,8 +7,10 @@ Two collections per corpus:
   checked and shown in context) and a manifest (content version, chunk count, file path).
 
 A document becomes visible when its manifest record is written, after all its chunks; readers
-ignore chunks whose ``doc_version`` is not the manifest's. So a document is in the store whole or
-not at all, even if an ingest dies half-way, and the next ingest cleans up what it left.
+ignore chunks whose ``doc_version`` is not the manifest's. Chunk ids include the version, so
+writing a new version never touches a record the visible one reads. So a document is in the
+store whole or not at all, old or new, even if an ingest dies half-way, and the next ingest
+cleans up what it left.
 Which Chroma (``PersistentClient`` or ``HttpClient``) is chosen in ``open_client`` only.
 """
 
@@ -260,13 +262,15 @@ class ChunkStore:
                 found[doc_id] = self._to_stored(doc_id, meta)
         return found
 
-    def chunk_versions(self, doc_ids: Sequence[str]) -> dict[str, dict[str, str]]:
-        """doc_id -> {chunk id -> doc_version} of the stored chunks of many documents."""
-        found: dict[str, dict[str, str]] = {}
+    def stored_chunks(self, doc_ids: Sequence[str]) -> dict[str, dict[str, tuple[str, str]]]:
+        """doc_id -> {chunk id -> (doc_version, vector key)} of the stored chunks of many documents."""
+        found: dict[str, dict[str, tuple[str, str]]] = {}
         for start in range(0, len(doc_ids), 100):
             group = list(doc_ids[start:start + 100])
             for chunk_id, meta, _ in self._paged(self._chunks, {"doc_id": {"$in": group}}, ["metadatas"]):
-                found.setdefault(str(meta.get("doc_id")), {})[chunk_id] = str(meta.get("doc_version", ""))
+                # A record written before chunks had versioned ids: its id is its vector key.
+                found.setdefault(str(meta.get("doc_id")), {})[chunk_id] = (
+                    str(meta.get("doc_version", "")), str(meta.get("vector_key") or chunk_id))
         return found
 
     def chunk_ids_of(self, doc_id: str) -> dict[str, str]:
@@ -332,12 +336,6 @@ class ChunkStore:
                        documents=[c.text for c in batch],
                        metadatas=[c.to_metadata() for c in batch],
                        embeddings=np.asarray(vectors[start:start + _WRITE_BATCH], dtype=np.float32))
-
-    def relabel_chunks(self, chunks: Sequence[Chunk]) -> None:
-        """Rewrite stored chunks' metadata (same text, so the embedding is kept)."""
-        for start in range(0, len(chunks), _WRITE_BATCH):
-            batch = chunks[start:start + _WRITE_BATCH]
-            self._call(self._chunks.update, ids=[c.id for c in batch], metadatas=[c.to_metadata() for c in batch])
 
     def commit_documents(self, committed: Sequence[tuple[SourceDocument, int]]) -> None:
         """Make each document's current version the visible one (document, chunk count), in one
