@@ -433,15 +433,29 @@ class ChunkStore:
 _WRITES = frozenset({"add", "upsert", "update", "delete", "modify"})
 
 
-def copy_corpus(source: chromadb.ClientAPI, target: chromadb.ClientAPI, collection: str,
-                progress: Any = None) -> int:
-    """Copy one corpus (its chunk and document collections: vectors, texts, metadata) from one
-    Chroma to another, e.g. an embedded store to a server when a corpus outgrows one machine.
+@dataclass
+class CopyReport:
+    """What ``copy_corpus`` wrote to and deleted from the target."""
 
-    Vectors are copied, not recomputed, so a 100k-chunk corpus moves in minutes. Records already in
-    the target are skipped, so an interrupted copy resumes. Chunks go first and document records
-    last: readers see a document only once all its chunks are there. Returns records copied."""
-    copied = 0
+    copied: int = 0    # records added or updated
+    removed: int = 0   # records the source no longer has
+
+
+def copy_corpus(source: chromadb.ClientAPI, target: chromadb.ClientAPI, collection: str,
+                progress: Any = None) -> CopyReport:
+    """Make one corpus (its chunk and document collections: vectors, texts, metadata) in one
+    Chroma the same as in another, e.g. an embedded store to a server when a corpus outgrows
+    one machine; run again, it brings changed documents over and drops removed ones.
+
+    Vectors are copied, not recomputed, so a 100k-chunk corpus moves in minutes. Records the
+    target already holds unchanged are skipped, so an interrupted copy resumes. Chunks go
+    first, then document records, then the generation (readers refresh on it), and only then
+    is what the source no longer has deleted: the target shows each document whole, its old
+    version or its new one."""
+    report = CopyReport()
+    kept: dict[str, set[str]] = {}
+    generation: dict[str, Any] | None = None
+    destinations: dict[str, Any] = {}
     for name in (collection, f"{collection}-documents"):
         try:
             origin = source.get_collection(name)
@@ -451,21 +465,33 @@ def copy_corpus(source: chromadb.ClientAPI, target: chromadb.ClientAPI, collecti
             continue
         try:
             configuration = _CHUNK_INDEX if name == collection else None
-            destination = target.get_or_create_collection(name, metadata=origin.metadata, configuration=configuration)  # type: ignore[arg-type]
+            destination = destinations[name] = target.get_or_create_collection(
+                name, metadata=origin.metadata, configuration=configuration)  # type: ignore[arg-type]
+            if origin.metadata and destination.metadata != origin.metadata:  # e.g. the embedding model's name
+                destination.modify(metadata=origin.metadata)
+            kept[name] = set()
             total, offset = origin.count(), 0
             while True:
                 page = origin.get(include=["embeddings", "documents", "metadatas"], limit=_PAGE, offset=offset)
                 ids = page["ids"]
                 if not ids:
                     break
-                present = set(destination.get(ids=ids, include=[])["ids"])
-                keep = [n for n, i in enumerate(ids) if i not in present]
-                for start in range(0, len(keep), _WRITE_BATCH):
-                    rows = keep[start:start + _WRITE_BATCH]
-                    destination.add(ids=[ids[n] for n in rows], embeddings=[page["embeddings"][n] for n in rows],
-                                    documents=[page["documents"][n] for n in rows],
-                                    metadatas=[page["metadatas"][n] for n in rows])
-                copied += len(keep)
+                kept[name].update(ids)
+                present = destination.get(ids=ids, include=["metadatas"])
+                theirs = dict(zip(present["ids"], present["metadatas"]))
+                # Ids are content hashes, so a record with the id and metadata is the same record.
+                rows = [n for n, i in enumerate(ids) if i not in theirs or theirs[i] != page["metadatas"][n]]
+                if _GENERATION_ID in ids:  # written last, once the documents are there
+                    n = ids.index(_GENERATION_ID)
+                    generation = {"ids": [ids[n]], "metadatas": [page["metadatas"][n]], "documents": [""],
+                                  "embeddings": [page["embeddings"][n]]}
+                    rows = [r for r in rows if r != n]
+                for start in range(0, len(rows), _WRITE_BATCH):
+                    batch = rows[start:start + _WRITE_BATCH]
+                    destination.upsert(ids=[ids[n] for n in batch], embeddings=[page["embeddings"][n] for n in batch],
+                                       documents=[page["documents"][n] for n in batch],
+                                       metadatas=[page["metadatas"][n] for n in batch])
+                report.copied += len(rows)
                 offset += len(ids)
                 if progress:
                     progress(offset, total, f"copying {name}")
@@ -474,4 +500,27 @@ def copy_corpus(source: chromadb.ClientAPI, target: chromadb.ClientAPI, collecti
         except Exception as error:
             raise StoreError(f"copying collection '{name}' failed ({_describe(error)}). Run the command again: "
                              "records already copied are skipped") from error
-    return copied
+    try:
+        # Documents first, so no reader sees a document whose chunks were just deleted.
+        for name in (f"{collection}-documents", collection):
+            if name not in destinations:
+                continue
+            stale = [i for i in _all_ids(destinations[name]) if i not in kept[name] and i != _GENERATION_ID]
+            for start in range(0, len(stale), _WRITE_BATCH):
+                destinations[name].delete(ids=stale[start:start + _WRITE_BATCH])
+            report.removed += len(stale)
+            if name == f"{collection}-documents" and generation is not None:
+                present = destinations[name].get(ids=[_GENERATION_ID], include=["metadatas"])
+                if report.copied or report.removed or present["metadatas"] != generation["metadatas"]:
+                    destinations[name].upsert(**generation)
+    except Exception as error:
+        raise StoreError(f"removing what the source no longer has from the target failed ({_describe(error)}). "
+                         "Run the command again: records already copied are skipped") from error
+    return report
+
+
+def _all_ids(collection: Any) -> list[str]:
+    ids: list[str] = []
+    while page := collection.get(include=[], limit=_PAGE, offset=len(ids))["ids"]:
+        ids.extend(page)
+    return ids
