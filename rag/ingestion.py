@@ -6,7 +6,8 @@
   of its own with that version's vector, copied, not embedded again.
 * Embedding runs in the caller's thread while a second thread writes the previous batch;
   a document is committed (made visible) only after all of its chunks are written.
-* In the embedded store one writer at a time holds a file lock; readers never wait.
+* One writer at a time: a file lock in the embedded store, a lease in a Chroma server; readers
+  never wait.
 """
 
 from __future__ import annotations
@@ -83,10 +84,12 @@ def passage_text(chunk: Chunk) -> str:
 
 
 @contextlib.contextmanager
-def writer_lock(settings: Settings, timeout_s: float = 600) -> Iterator[None]:
-    """Serialise writers of the embedded store across processes (a server serialises its own)."""
+def writer_lock(settings: Settings, store: ChunkStore, timeout_s: float = 600) -> Iterator[None]:
+    """One writer of a corpus at a time: a file lock for the embedded store (across processes),
+    a lease kept in the server for a Chroma server (across hosts)."""
     if settings.chroma_url:
-        yield
+        with store.writer_lease(timeout_s):
+            yield
         return
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(settings.data_dir / "write.lock"))
@@ -117,14 +120,14 @@ class Ingestor:
         found = discover(paths)
         report = IngestReport(failed=list(found.skipped))
         documents = self._load_all([*found.files, *found.urls], report)
-        with writer_lock(self.settings):
+        with writer_lock(self.settings, self.store):
             self._ingest(documents, report, progress)
         return report
 
     def ingest_documents(self, documents: Iterable[SourceDocument], progress: Progress | None = None) -> IngestReport:
         """Ingest already loaded documents."""
         report = IngestReport()
-        with writer_lock(self.settings):
+        with writer_lock(self.settings, self.store):
             self._ingest(documents, report, progress)
         return report
 
@@ -139,7 +142,7 @@ class Ingestor:
         present = {d.doc_id for d in documents} | {os.path.realpath(e.path) for e in report.failed}
         # A file that now yields fewer documents (an e-mail that lost an attachment) drops the rest.
         loaded = {str(d.metadata.get("path")) for d in documents}
-        with writer_lock(self.settings):
+        with writer_lock(self.settings, self.store):
             self._ingest(documents, report, progress)
             for stored in self.store.list_documents():
                 path = str(stored.metadata.get("path", ""))
@@ -157,7 +160,7 @@ class Ingestor:
         """Remove a document by id or URL, or the documents loaded from a path, with their
         attachments; returns chunks removed."""
         wanted = os.path.realpath(doc_id_or_path)  # as stored; realpath, unlike resolve(), survives a link loop
-        with writer_lock(self.settings):
+        with writer_lock(self.settings, self.store):
             stored = self.store.list_documents()
             doomed = {d.doc_id for d in stored
                       if doc_id_or_path in (d.doc_id, d.source) or d.metadata.get("path") == wanted}

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import shlex
+import socket
 import threading
 import time
 import uuid
@@ -170,6 +172,98 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+class Lease:
+    """A writer lease on one corpus of a Chroma server: a collection whose name is the lock.
+
+    Creating a collection whose name exists fails on the server, atomically, so at most one
+    writer (on any host) holds ``<corpus>-writer-lease``. Its metadata names the holder and an
+    expiry that the holder renews; a lease its holder stopped renewing (a killed writer) is
+    taken over once expired, by renaming that very collection (by id) aside, so a fresh lease
+    someone else just took is never the one removed. Expiry compares wall clocks: hosts must
+    agree on the time to well within ``ttl_s``."""
+
+    def __init__(self, client: chromadb.ClientAPI, corpus: str, ttl_s: float = 60.0) -> None:
+        self.client, self.corpus, self.ttl_s = client, corpus, ttl_s
+        self.name = f"{corpus}-writer-lease"
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._held: Any = None
+        self._stop = threading.Event()
+        self._renewer: threading.Thread | None = None
+
+    def acquire(self, timeout_s: float) -> None:
+        """Wait up to ``timeout_s`` for the lease, then hold it (renewed in the background)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                self._held = self.client.create_collection(self.name, metadata=self._terms())
+                break
+            except Exception as error:
+                current = self._current(error)
+            if current is None:
+                continue  # released in between: try again at once
+            meta = current.metadata or {}
+            if float(meta.get("expires_at", 0)) < time.time():
+                log.warning("taking over the writer lease of %s, expired", meta.get("holder"))
+                self._discard(current)
+                continue
+            if time.monotonic() >= deadline:
+                raise StoreError(f"another writer ({meta.get('holder')}) has held collection '{self.corpus}' "
+                                 f"for over {timeout_s:.0f} s; try again when it ends")
+            time.sleep(min(0.5, max(deadline - time.monotonic(), 0.01)))
+        self._stop.clear()
+        self._renewer = threading.Thread(target=self._renew, name="rag-lease", daemon=True)
+        self._renewer.start()
+
+    def check(self) -> None:
+        """Raise unless this process still holds the lease (before a commit)."""
+        try:
+            current = self.client.get_collection(self.name)
+        except Exception:
+            current = None
+        if self._held is None or current is None or current.id != self._held.id:
+            raise StoreError(f"this writer lost its lease on '{self.corpus}' (it expired and another writer took "
+                             "it); nothing more is committed. Run the command again")
+
+    def release(self) -> None:
+        """Stop renewing and give the lease up."""
+        self._stop.set()
+        if self._renewer is not None:
+            self._renewer.join()
+        if self._held is not None:
+            self._discard(self._held)
+            self._held = None
+
+    def _terms(self) -> dict[str, Scalar]:
+        return {"holder": self.holder, "expires_at": time.time() + self.ttl_s}
+
+    def _current(self, error: Exception) -> Any:
+        try:
+            return self.client.get_collection(self.name)
+        except NotFoundError:
+            return None
+        except Exception:
+            raise StoreError(f"cannot take the writer lease '{self.name}' ({_describe(error)})") from error
+
+    def _discard(self, lease: Any) -> None:
+        aside = f"{self.name}-gone-{uuid.uuid4().hex[:12]}"
+        try:
+            lease.modify(name=aside)  # by id: only this lease moves, whatever holds the name now
+            self.client.delete_collection(aside)
+        except Exception:  # someone else moved it first
+            log.debug("writer lease %s already gone", lease.id)
+
+    def _renew(self) -> None:
+        while not self._stop.wait(self.ttl_s / 3):
+            try:
+                self.check()
+                self._held.modify(metadata=self._terms())
+            except StoreError as error:
+                log.error("%s", error)
+                return
+            except Exception as error:  # the server is briefly away: the next renewal may succeed
+                log.warning("could not renew the writer lease (%s)", _describe(error))
+
+
 @dataclass(frozen=True)
 class StoredDocument:
     """A document's manifest record, and its text when asked for."""
@@ -190,6 +284,8 @@ class ChunkStore:
                  embedding_model: str | None = None) -> None:
         self.name = name
         self.embeddings = embeddings
+        self._client = client
+        self._lease: Lease | None = None
         self._where, self._rebuild_hint = _rebuild_hints.get(client, ("the vector store", _GENERIC_HINT))
         try:
             self._chunks = client.get_or_create_collection(name, configuration=_CHUNK_INDEX)  # type: ignore[arg-type]
@@ -328,6 +424,19 @@ class ChunkStore:
                     yield chunk
 
     # ----- writing -------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def writer_lease(self, timeout_s: float = 600, ttl_s: float = 60) -> Iterator[Lease]:
+        """Be the only writer of this corpus on a shared server while the block runs; every
+        commit in it first checks the lease is still ours."""
+        lease = Lease(self._client, self.name, ttl_s)
+        lease.acquire(timeout_s)
+        self._lease = lease
+        try:
+            yield lease
+        finally:
+            self._lease = None
+            lease.release()
+
     def write_chunks(self, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
         """Upsert chunks with their embeddings; they stay invisible until ``commit_document``."""
         for start in range(0, len(chunks), _WRITE_BATCH):
@@ -342,6 +451,8 @@ class ChunkStore:
         write. Callers drop the older chunks afterwards with ``collect_garbage``."""
         if not committed:
             return
+        if self._lease is not None:
+            self._lease.check()
         ids, texts, metas = [], [], []
         for document, chunk_count in committed:
             meta: dict[str, Scalar] = {k: v for k, v in document.metadata.items() if v is not None}
