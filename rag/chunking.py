@@ -135,12 +135,14 @@ def chunk_document(document: SourceDocument, chunk_size: int, chunk_overlap: int
     repeats: dict[str, int] = {}
     for index, span in enumerate(_document_spans(document, chunk_size, chunk_overlap)):
         text = document.text[span.start:span.end]
-        # The id hashes what is embedded (title and text), not the offsets: an edit earlier in
-        # the document moves this chunk without changing it, and its embedding is reused
-        # (ingestion rewrites the offsets). The ordinal separates repeated passages.
+        # The vector key hashes what is embedded (title and text), not the offsets: an edit
+        # earlier in the document moves this chunk without changing it, and its embedding is
+        # reused. The id adds the version, so a new version never rewrites a record the visible
+        # one reads: a document is replaced whole or not at all. The ordinal separates repeats.
         ordinal = repeats[text] = repeats.get(text, -1) + 1
+        key = content_hash(document.doc_id, document.title, text, ordinal)
         chunks.append(Chunk(
-            id=content_hash(document.doc_id, document.title, text, ordinal),
+            id=content_hash(key, version), vector_key=key,
             doc_id=document.doc_id, title=document.title, source=document.source, text=text,
             start=span.start, end=span.end, index=index, doc_version=version,
             page=document.page_at(span.start), metadata=keep))

@@ -78,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("copy", help="copy the corpus, vectors included, to a Chroma server or another data folder",
                             description="Copy the configured corpus (chunks, vectors, documents) to a Chroma server "
                                         "(--to http://host:port) or another data folder, without re-embedding. "
-                                        "Rerun after an interruption: copied records are skipped.")
+                                        "Run it again to bring changed documents over and drop removed ones; "
+                                        "after an interruption, copied records are skipped.")
     p.add_argument("--to", required=True, dest="target", help="a Chroma server URL or a data folder")
     _settings_flags(p)
 
@@ -212,15 +213,18 @@ def cmd_model(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_copy(args: argparse.Namespace, settings: Settings) -> int:
-    from .store import copy_corpus, open_client
+    from .ingestion import writer_lock
+    from .store import ChunkStore, copy_corpus, open_client
     remote = args.target.startswith(("http://", "https://"))
     target = settings.model_copy(update={"chroma_url": args.target} if remote else
                                  {"chroma_url": None, "data_dir": Path(args.target).expanduser()})
     if (target.chroma_url or str(target.store_dir.resolve())) == (settings.chroma_url or str(settings.store_dir.resolve())):
         raise InputError("--to names the store being copied")
     source_client, target_client = open_client(settings), open_client(target)
-    copied = _with_progress(lambda progress: copy_corpus(source_client, target_client, settings.collection, progress))
-    print(f"copied {copied} records of '{settings.collection}' to {args.target}")
+    with writer_lock(target, ChunkStore(target_client, settings.collection, None)):  # type: ignore[arg-type]
+        report = _with_progress(lambda progress: copy_corpus(source_client, target_client, settings.collection, progress))
+    print(f"copied {report.copied} records of '{settings.collection}' to {args.target}; "
+          f"removed {report.removed} the source no longer has")
     return 0
 
 

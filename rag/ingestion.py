@@ -1,11 +1,13 @@
 """Ingestion: files → documents → chunks → embeddings → store, idempotent and crash-safe.
 
 * A document whose content hash matches the committed version is skipped without embedding.
-* Chunk ids are content hashes, so chunks already in the store (from an earlier version, or
-  written by an ingest that died before committing) are reused, not embedded again.
+* Chunk ids are content hashes (with the document version), so chunks written by an ingest
+  that died before committing are reused; a passage an earlier version holds too gets a record
+  of its own with that version's vector, copied, not embedded again.
 * Embedding runs in the caller's thread while a second thread writes the previous batch;
   a document is committed (made visible) only after all of its chunks are written.
-* In the embedded store one writer at a time holds a file lock; readers never wait.
+* One writer at a time: a file lock in the embedded store, a lease in a Chroma server; readers
+  never wait.
 """
 
 from __future__ import annotations
@@ -69,7 +71,9 @@ class _Plan:
     document: SourceDocument
     chunks: list[Chunk]
     to_embed: list[Chunk]
-    to_relabel: list[Chunk]   # stored already, only their metadata changes
+    # Chunks whose passage is stored under another version: (chunk, id of the record whose
+    # vector it reuses). Written as new records, so the visible version keeps its own.
+    to_copy: list[tuple[Chunk, str]]
     had_chunks: bool = False  # some of its chunks were stored before this run
 
 
@@ -80,10 +84,12 @@ def passage_text(chunk: Chunk) -> str:
 
 
 @contextlib.contextmanager
-def writer_lock(settings: Settings, timeout_s: float = 600) -> Iterator[None]:
-    """Serialise writers of the embedded store across processes (a server serialises its own)."""
+def writer_lock(settings: Settings, store: ChunkStore, timeout_s: float = 600) -> Iterator[None]:
+    """One writer of a corpus at a time: a file lock for the embedded store (across processes),
+    a lease kept in the server for a Chroma server (across hosts)."""
     if settings.chroma_url:
-        yield
+        with store.writer_lease(timeout_s):
+            yield
         return
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(settings.data_dir / "write.lock"))
@@ -114,14 +120,14 @@ class Ingestor:
         found = discover(paths)
         report = IngestReport(failed=list(found.skipped))
         documents = self._load_all([*found.files, *found.urls], report)
-        with writer_lock(self.settings):
+        with writer_lock(self.settings, self.store):
             self._ingest(documents, report, progress)
         return report
 
     def ingest_documents(self, documents: Iterable[SourceDocument], progress: Progress | None = None) -> IngestReport:
         """Ingest already loaded documents."""
         report = IngestReport()
-        with writer_lock(self.settings):
+        with writer_lock(self.settings, self.store):
             self._ingest(documents, report, progress)
         return report
 
@@ -136,7 +142,7 @@ class Ingestor:
         present = {d.doc_id for d in documents} | {os.path.realpath(e.path) for e in report.failed}
         # A file that now yields fewer documents (an e-mail that lost an attachment) drops the rest.
         loaded = {str(d.metadata.get("path")) for d in documents}
-        with writer_lock(self.settings):
+        with writer_lock(self.settings, self.store):
             self._ingest(documents, report, progress)
             for stored in self.store.list_documents():
                 path = str(stored.metadata.get("path", ""))
@@ -154,7 +160,7 @@ class Ingestor:
         """Remove a document by id or URL, or the documents loaded from a path, with their
         attachments; returns chunks removed."""
         wanted = os.path.realpath(doc_id_or_path)  # as stored; realpath, unlike resolve(), survives a link loop
-        with writer_lock(self.settings):
+        with writer_lock(self.settings, self.store):
             stored = self.store.list_documents()
             doomed = {d.doc_id for d in stored
                       if doc_id_or_path in (d.doc_id, d.source) or d.metadata.get("path") == wanted}
@@ -198,16 +204,22 @@ class Ingestor:
                 report.unchanged += current.chunk_count
             else:
                 changed.append(document)
-        stored_by_doc = self.store.chunk_versions([d.doc_id for d in changed])
+        stored_by_doc = self.store.stored_chunks([d.doc_id for d in changed])
         plans = []
         for document in changed:
             chunks = chunk_document(document, self.settings.chunk_size, self.settings.chunk_overlap)
             stored = stored_by_doc.get(document.doc_id, {})
-            to_embed = [c for c in chunks if c.id not in stored]
-            to_relabel = [c for c in chunks if c.id in stored and stored[c.id] != c.doc_version]
-            plans.append(_Plan(document, chunks, to_embed, to_relabel, had_chunks=bool(stored)))
+            vectors = {key: chunk_id for chunk_id, (_, key) in stored.items()}
+            fresh = [c for c in chunks if c.id not in stored]  # not written by an earlier, interrupted run
+            to_embed = [c for c in fresh if c.vector_key not in vectors]
+            to_copy = [(c, vectors[c.vector_key]) for c in fresh if c.vector_key in vectors]
+            plans.append(_Plan(document, chunks, to_embed, to_copy, had_chunks=bool(stored)))
             report.added += len(to_embed)
             report.unchanged += len(chunks) - len(to_embed)
+            current = committed.get(document.doc_id)
+            kept = {c.vector_key for c in chunks}
+            report.removed += sum(1 for version, key in stored.values()  # passages the new version dropped
+                                  if current is not None and version == current.version and key not in kept)
         return plans
 
     def _ingest(self, documents: Iterable[SourceDocument], report: IngestReport, progress: Progress | None) -> None:
@@ -261,13 +273,15 @@ class Ingestor:
                report: IngestReport) -> None:
         if chunks:
             self.store.write_chunks(chunks, vectors)
-        relabel = [c for plan in finished for c in plan.to_relabel]
-        if relabel:
-            self.store.relabel_chunks(relabel)
+        copies = [pair for plan in finished for pair in plan.to_copy]
+        for start in range(0, len(copies), _EMBED_GROUP):
+            group = copies[start:start + _EMBED_GROUP]
+            reused = self.store.get_vectors(list({source for _, source in group}))
+            self.store.write_chunks([c for c, _ in group], [reused[source] for _, source in group])
         self.store.commit_documents([(plan.document, len(plan.chunks)) for plan in finished])
         for plan in finished:
             if plan.had_chunks:  # only a document stored before can have chunks to drop
-                report.removed += self.store.collect_garbage(plan.document.doc_id)
+                self.store.collect_garbage(plan.document.doc_id)
 
     @staticmethod
     def _drain(pending: list[Future[None]], keep: int) -> None:

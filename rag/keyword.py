@@ -8,18 +8,22 @@ counted at query time over live rows, so every update is incremental.
 
 The index is a cache of the store: ``sync`` compares the documents it holds with the store's
 committed versions and applies the difference, so any number of processes (and a Chroma
-server) share one truth. It is saved to disk after each change and reloaded at start.
+server) share one truth. It is saved to disk after each change and reloaded at start: one file,
+written under a name of its own and renamed into place, so two processes saving at once each
+leave a whole index, and a reader loads a whole one or none. Failing to save it only costs a
+rebuild later, so it is a warning, never an error.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import re
-import shutil
 import tempfile
 import threading
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -36,7 +40,8 @@ _TOKEN = re.compile(r"\w+", re.UNICODE)
 _STOPWORDS = frozenset("""a an and are as at be but by for if in into is it no not of on or such that the their
 then there these they this to was will with""".split())
 _stemmer = snowballstemmer.stemmer("english")
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2   # 2: one file (index.npz); 1 was a folder of files swapped by two renames
+_INDEX_FILE = "index.npz"
 
 
 @lru_cache(maxsize=200_000)
@@ -75,13 +80,8 @@ class KeywordIndex:
         self._rows_of_doc: dict[str, list[int]] = {}
         self.versions: dict[str, str] = {}   # doc_id -> indexed version
         self.generation: str | None = None
-        if path is not None and (path / "meta.json").exists():
-            try:
-                self._load(path)
-            except Exception:  # a damaged cache is rebuilt from the store, never trusted
-                log.warning("keyword index at %s is unreadable; rebuilding it from the store", path, exc_info=True)
-                self.__init__(None, k1, b)  # type: ignore[misc]
-                self.path = path
+        if path is not None and (path / _INDEX_FILE).exists():
+            self._load_saved()
 
     # ----- updates -------------------------------------------------------------------------
     def add(self, chunks: Sequence[Chunk]) -> None:
@@ -126,8 +126,8 @@ class KeywordIndex:
         with self._lock:
             if generation == self.generation:
                 return False
-            if self._saved_generation() == generation:  # another process (an ingest) did the work
-                self._load(self.path)  # type: ignore[arg-type]
+            # Another process (an ingest) did the work; if its file is unreadable, do it here.
+            if self._saved_generation() == generation and self._load_saved():
                 return True
             stale = [d for d, v in self.versions.items() if versions.get(d) != v]
             missing = [d for d, v in versions.items() if self.versions.get(d) != v]
@@ -145,7 +145,7 @@ class KeywordIndex:
                 self.versions.setdefault(doc_id, versions[doc_id])
             self.generation = generation
             changed = bool(stale or missing)
-            if changed or not (self.path and (self.path / "meta.json").exists()):
+            if changed or not (self.path and (self.path / _INDEX_FILE).exists()):
                 self.save()
             return changed
 
@@ -222,51 +222,94 @@ class KeywordIndex:
             for row, doc_id in enumerate(self._docs):
                 self._rows_of_doc.setdefault(doc_id, []).append(row)
 
-    def save(self) -> None:
-        """Write the index atomically (a new folder renamed over the old one)."""
+    def save(self) -> bool:
+        """Write the index to its file atomically; False, with a warning, if it cannot be written."""
         if self.path is None:
-            return
+            return True
         with self._lock:
             self.compact()
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=".keyword-", dir=self.path.parent))
+            matrix = self._segments[0][1] if self._segments else sparse.csc_matrix((0, len(self._vocab)), dtype=np.float32)
+            meta = {"format": _FORMAT_VERSION, "k1": self.k1, "b": self.b, "generation": self.generation,
+                    "vocab": self._vocab, "ids": self._ids, "docs": self._docs, "versions": self.versions}
+            tmp: str | None = None
             try:
-                matrix = self._segments[0][1] if self._segments else sparse.csc_matrix((0, len(self._vocab)), dtype=np.float32)
-                sparse.save_npz(tmp / "tf.npz", matrix)
-                np.save(tmp / "lengths.npy", self._lengths)
-                (tmp / "meta.json").write_text(json.dumps({
-                    "format": _FORMAT_VERSION, "k1": self.k1, "b": self.b, "generation": self.generation,
-                    "vocab": self._vocab, "ids": self._ids, "docs": self._docs, "versions": self.versions}))
-                # Read by other processes to tell whether this saved state is the one they need.
-                (tmp / "generation").write_text(str(self.generation))
-                old = self.path.with_name(self.path.name + ".old")
-                if self.path.exists():
-                    shutil.rmtree(old, ignore_errors=True)
-                    os.replace(self.path, old)
-                os.replace(tmp, self.path)
-                shutil.rmtree(old, ignore_errors=True)
+                self.path.mkdir(parents=True, exist_ok=True)
+                # A temporary name of this process's own: a shared one is what two saving processes raced on.
+                fd, tmp = tempfile.mkstemp(prefix=f".{_INDEX_FILE}-", suffix=".tmp", dir=self.path)
+                with os.fdopen(fd, "wb") as file:
+                    np.savez(file, generation=_encoded(str(self.generation)), meta=_encoded(json.dumps(meta)),
+                             data=matrix.data, indices=matrix.indices, indptr=matrix.indptr,
+                             shape=np.asarray(matrix.shape, dtype=np.int64), lengths=self._lengths)
+                os.replace(tmp, self.path / _INDEX_FILE)  # atomic: a reader opens the old file or the new
+                tmp = None
+            except OSError as error:
+                log.warning("could not save the keyword index to %s (%s); it stays usable in this process and is "
+                            "rebuilt from the store when needed", self.path, error)
+                return False
             finally:
-                shutil.rmtree(tmp, ignore_errors=True)
+                if tmp is not None:
+                    with contextlib.suppress(OSError):
+                        os.unlink(tmp)
+            return True
 
     def _saved_generation(self) -> str | None:
+        """The generation of the saved index, read without loading the rest."""
+        if self.path is None:
+            return None
         try:
-            return (self.path / "generation").read_text() if self.path is not None else None
-        except OSError:
+            with np.load(self.path / _INDEX_FILE, allow_pickle=False) as saved:
+                return _decoded(saved["generation"])
+        except Exception:  # missing or damaged: as if there were none
             return None
 
-    def _load(self, path: Path) -> None:
+    def _load_saved(self) -> bool:
+        """Replace this index by the saved one, whole; on any damage keep this one and say so."""
+        assert self.path is not None
+        try:
+            state = _read_saved(self.path / _INDEX_FILE, self.k1, self.b)
+        except Exception:  # a damaged cache is rebuilt from the store, never trusted in part
+            log.warning("keyword index at %s is unreadable; rebuilding it from the store", self.path, exc_info=True)
+            return False
+        self._vocab, self._ids, self._docs = state.vocab, state.ids, state.docs
+        self.versions, self.generation, self._lengths = state.versions, state.generation, state.lengths
+        self._alive = np.ones(len(state.ids), dtype=bool)
+        self._segments = [(0, state.matrix)] if state.ids else []
         self._rows_of_doc = {}
-        meta = json.loads((path / "meta.json").read_text())
-        if meta.get("format") != _FORMAT_VERSION or meta.get("k1") != self.k1 or meta.get("b") != self.b:
-            raise ValueError("keyword index written with other settings")
-        matrix = sparse.load_npz(path / "tf.npz").tocsc()
-        self._vocab = meta["vocab"]
-        self._ids, self._docs = meta["ids"], meta["docs"]
-        self.versions, self.generation = meta["versions"], meta["generation"]
-        self._lengths = np.load(path / "lengths.npy")
-        if not (len(self._ids) == len(self._docs) == len(self._lengths) == matrix.shape[0]):
-            raise ValueError("keyword index files disagree in size")
-        self._alive = np.ones(len(self._ids), dtype=bool)
-        self._segments = [(0, matrix)] if len(self._ids) else []
-        for row, doc_id in enumerate(self._docs):
+        for row, doc_id in enumerate(state.docs):
             self._rows_of_doc.setdefault(doc_id, []).append(row)
+        return True
+
+
+@dataclass(frozen=True)
+class _Saved:
+    vocab: dict[str, int]
+    ids: list[str]
+    docs: list[str]
+    versions: dict[str, str]
+    generation: str | None
+    lengths: np.ndarray
+    matrix: sparse.csc_matrix
+
+
+def _read_saved(file: Path, k1: float, b: float) -> _Saved:
+    """Everything of a saved index, checked to agree with itself, or an exception."""
+    with np.load(file, allow_pickle=False) as saved:
+        meta = json.loads(_decoded(saved["meta"]))
+        if meta.get("format") != _FORMAT_VERSION or meta.get("k1") != k1 or meta.get("b") != b:
+            raise ValueError("keyword index written with other settings")
+        shape = tuple(int(n) for n in saved["shape"])
+        matrix = sparse.csc_matrix((saved["data"], saved["indices"], saved["indptr"]), shape=shape)
+        lengths = saved["lengths"]
+    ids, docs = list(meta["ids"]), list(meta["docs"])
+    if not (len(ids) == len(docs) == len(lengths) == matrix.shape[0]):
+        raise ValueError("keyword index parts disagree in size")
+    return _Saved(vocab=dict(meta["vocab"]), ids=ids, docs=docs, versions=dict(meta["versions"]),
+                  generation=meta["generation"], lengths=lengths, matrix=matrix)
+
+
+def _encoded(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+
+
+def _decoded(array: np.ndarray) -> str:
+    return array.tobytes().decode("utf-8")

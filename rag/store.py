@@ -7,15 +7,20 @@ Two collections per corpus:
   checked and shown in context) and a manifest (content version, chunk count, file path).
 
 A document becomes visible when its manifest record is written, after all its chunks; readers
-ignore chunks whose ``doc_version`` is not the manifest's. So a document is in the store whole or
-not at all, even if an ingest dies half-way, and the next ingest cleans up what it left.
+ignore chunks whose ``doc_version`` is not the manifest's. Chunk ids include the version, so
+writing a new version never touches a record the visible one reads. So a document is in the
+store whole or not at all, old or new, even if an ingest dies half-way, and the next ingest
+cleans up what it left.
 Which Chroma (``PersistentClient`` or ``HttpClient``) is chosen in ``open_client`` only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import shlex
+import socket
 import threading
 import time
 import uuid
@@ -29,6 +34,7 @@ import chromadb
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import NotFoundError
+from filelock import FileLock, Timeout
 from langchain_core.embeddings import Embeddings
 
 from .config import PROJECT_ROOT, Settings
@@ -47,6 +53,8 @@ _WRITE_BATCH = 1000    # records per upsert()/delete() call
 # How to rebuild the store behind each client that ``open_client`` made (for ChunkStore's errors).
 _rebuild_hints: "weakref.WeakKeyDictionary[Any, tuple[str, str]]" = weakref.WeakKeyDictionary()
 _GENERIC_HINT = "move the store folder aside and ingest your documents again: .venv/bin/python -m rag ingest corpus/"
+# Opening a store waits at most this long for another process that is opening (creating) it.
+_OPEN_TIMEOUT_S = 120.0
 
 
 def rebuild_hint(settings: Settings) -> str:
@@ -97,6 +105,7 @@ def open_client(settings: Settings) -> chromadb.ClientAPI:
             raise StoreError(f"cannot reach the Chroma server at {settings.chroma_url}: {error}. "
                              f"Start one with: chroma run --path DIR --host 127.0.0.1 --port {url.port or 8000}") from error
         where = f"the Chroma server at {settings.chroma_url}"
+        _check_collections(client, settings, where)
     else:
         store = settings.store_dir
         where = f"the store at {store}"
@@ -104,13 +113,42 @@ def open_client(settings: Settings) -> chromadb.ClientAPI:
             store.mkdir(parents=True, exist_ok=True)
             if not store.is_dir():
                 raise NotADirectoryError(f"{store} is not a folder")
-            client = chromadb.PersistentClient(path=str(store), settings=chroma_settings)
+            with opening_lock(store):
+                client = chromadb.PersistentClient(path=str(store), settings=chroma_settings)
+                _create_collections(client, settings.collection)
+        except StoreError:
+            raise
         except Exception as error:
             raise StoreError(f"{where} cannot be opened ({_describe(error)}); it may be damaged or unreadable. "
                              f"To rebuild it, {rebuild_hint(settings)}") from error
-    _check_collections(client, settings, where)
+        _check_collections(client, settings, where)
     _rebuild_hints[client] = (where, rebuild_hint(settings))
     return client
+
+
+@contextlib.contextmanager
+def opening_lock(store: Path, timeout_s: float = _OPEN_TIMEOUT_S) -> Iterator[None]:
+    """Serialise opening an embedded store across processes, for as long as opening takes.
+
+    Chroma creates its SQLite schema (and our collections) on first open; two processes doing
+    that at once fail with "table collections already exists". Readers wait here only while
+    another process opens the store, never behind a writer's ingest (that is ``write.lock``)."""
+    lock = FileLock(str(store.with_name(f"{store.name}.open.lock")))
+    try:
+        lock.acquire(timeout=timeout_s)
+    except Timeout as error:
+        raise StoreError(f"another process has been opening the store at {store} for {timeout_s:.0f} s; "
+                         f"if none is running, delete {lock.lock_file} and try again") from error
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _create_collections(client: chromadb.ClientAPI, collection: str) -> None:
+    """Create the chunk and document collections of a corpus if they are new."""
+    client.get_or_create_collection(collection, configuration=_CHUNK_INDEX)  # type: ignore[arg-type]
+    client.get_or_create_collection(f"{collection}-documents")
 
 
 def _check_collections(client: chromadb.ClientAPI, settings: Settings, where: str) -> None:
@@ -134,6 +172,98 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+class Lease:
+    """A writer lease on one corpus of a Chroma server: a collection whose name is the lock.
+
+    Creating a collection whose name exists fails on the server, atomically, so at most one
+    writer (on any host) holds ``<corpus>-writer-lease``. Its metadata names the holder and an
+    expiry that the holder renews; a lease its holder stopped renewing (a killed writer) is
+    taken over once expired, by renaming that very collection (by id) aside, so a fresh lease
+    someone else just took is never the one removed. Expiry compares wall clocks: hosts must
+    agree on the time to well within ``ttl_s``."""
+
+    def __init__(self, client: chromadb.ClientAPI, corpus: str, ttl_s: float = 60.0) -> None:
+        self.client, self.corpus, self.ttl_s = client, corpus, ttl_s
+        self.name = f"{corpus}-writer-lease"
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._held: Any = None
+        self._stop = threading.Event()
+        self._renewer: threading.Thread | None = None
+
+    def acquire(self, timeout_s: float) -> None:
+        """Wait up to ``timeout_s`` for the lease, then hold it (renewed in the background)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                self._held = self.client.create_collection(self.name, metadata=self._terms())
+                break
+            except Exception as error:
+                current = self._current(error)
+            if current is None:
+                continue  # released in between: try again at once
+            meta = current.metadata or {}
+            if float(meta.get("expires_at", 0)) < time.time():
+                log.warning("taking over the writer lease of %s, expired", meta.get("holder"))
+                self._discard(current)
+                continue
+            if time.monotonic() >= deadline:
+                raise StoreError(f"another writer ({meta.get('holder')}) has held collection '{self.corpus}' "
+                                 f"for over {timeout_s:.0f} s; try again when it ends")
+            time.sleep(min(0.5, max(deadline - time.monotonic(), 0.01)))
+        self._stop.clear()
+        self._renewer = threading.Thread(target=self._renew, name="rag-lease", daemon=True)
+        self._renewer.start()
+
+    def check(self) -> None:
+        """Raise unless this process still holds the lease (before a commit)."""
+        try:
+            current = self.client.get_collection(self.name)
+        except Exception:
+            current = None
+        if self._held is None or current is None or current.id != self._held.id:
+            raise StoreError(f"this writer lost its lease on '{self.corpus}' (it expired and another writer took "
+                             "it); nothing more is committed. Run the command again")
+
+    def release(self) -> None:
+        """Stop renewing and give the lease up."""
+        self._stop.set()
+        if self._renewer is not None:
+            self._renewer.join()
+        if self._held is not None:
+            self._discard(self._held)
+            self._held = None
+
+    def _terms(self) -> dict[str, Scalar]:
+        return {"holder": self.holder, "expires_at": time.time() + self.ttl_s}
+
+    def _current(self, error: Exception) -> Any:
+        try:
+            return self.client.get_collection(self.name)
+        except NotFoundError:
+            return None
+        except Exception:
+            raise StoreError(f"cannot take the writer lease '{self.name}' ({_describe(error)})") from error
+
+    def _discard(self, lease: Any) -> None:
+        aside = f"{self.name}-gone-{uuid.uuid4().hex[:12]}"
+        try:
+            lease.modify(name=aside)  # by id: only this lease moves, whatever holds the name now
+            self.client.delete_collection(aside)
+        except Exception:  # someone else moved it first
+            log.debug("writer lease %s already gone", lease.id)
+
+    def _renew(self) -> None:
+        while not self._stop.wait(self.ttl_s / 3):
+            try:
+                self.check()
+                self._held.modify(metadata=self._terms())
+            except StoreError as error:
+                log.error("%s", error)
+                return
+            except Exception as error:  # the server is briefly away: the next renewal may succeed
+                log.warning("could not renew the writer lease (%s)", _describe(error))
+
+
 @dataclass(frozen=True)
 class StoredDocument:
     """A document's manifest record, and its text when asked for."""
@@ -154,6 +284,8 @@ class ChunkStore:
                  embedding_model: str | None = None) -> None:
         self.name = name
         self.embeddings = embeddings
+        self._client = client
+        self._lease: Lease | None = None
         self._where, self._rebuild_hint = _rebuild_hints.get(client, ("the vector store", _GENERIC_HINT))
         try:
             self._chunks = client.get_or_create_collection(name, configuration=_CHUNK_INDEX)  # type: ignore[arg-type]
@@ -226,13 +358,15 @@ class ChunkStore:
                 found[doc_id] = self._to_stored(doc_id, meta)
         return found
 
-    def chunk_versions(self, doc_ids: Sequence[str]) -> dict[str, dict[str, str]]:
-        """doc_id -> {chunk id -> doc_version} of the stored chunks of many documents."""
-        found: dict[str, dict[str, str]] = {}
+    def stored_chunks(self, doc_ids: Sequence[str]) -> dict[str, dict[str, tuple[str, str]]]:
+        """doc_id -> {chunk id -> (doc_version, vector key)} of the stored chunks of many documents."""
+        found: dict[str, dict[str, tuple[str, str]]] = {}
         for start in range(0, len(doc_ids), 100):
             group = list(doc_ids[start:start + 100])
             for chunk_id, meta, _ in self._paged(self._chunks, {"doc_id": {"$in": group}}, ["metadatas"]):
-                found.setdefault(str(meta.get("doc_id")), {})[chunk_id] = str(meta.get("doc_version", ""))
+                # A record written before chunks had versioned ids: its id is its vector key.
+                found.setdefault(str(meta.get("doc_id")), {})[chunk_id] = (
+                    str(meta.get("doc_version", "")), str(meta.get("vector_key") or chunk_id))
         return found
 
     def chunk_ids_of(self, doc_id: str) -> dict[str, str]:
@@ -290,6 +424,19 @@ class ChunkStore:
                     yield chunk
 
     # ----- writing -------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def writer_lease(self, timeout_s: float = 600, ttl_s: float = 60) -> Iterator[Lease]:
+        """Be the only writer of this corpus on a shared server while the block runs; every
+        commit in it first checks the lease is still ours."""
+        lease = Lease(self._client, self.name, ttl_s)
+        lease.acquire(timeout_s)
+        self._lease = lease
+        try:
+            yield lease
+        finally:
+            self._lease = None
+            lease.release()
+
     def write_chunks(self, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
         """Upsert chunks with their embeddings; they stay invisible until ``commit_document``."""
         for start in range(0, len(chunks), _WRITE_BATCH):
@@ -299,17 +446,13 @@ class ChunkStore:
                        metadatas=[c.to_metadata() for c in batch],
                        embeddings=np.asarray(vectors[start:start + _WRITE_BATCH], dtype=np.float32))
 
-    def relabel_chunks(self, chunks: Sequence[Chunk]) -> None:
-        """Rewrite stored chunks' metadata (same text, so the embedding is kept)."""
-        for start in range(0, len(chunks), _WRITE_BATCH):
-            batch = chunks[start:start + _WRITE_BATCH]
-            self._call(self._chunks.update, ids=[c.id for c in batch], metadatas=[c.to_metadata() for c in batch])
-
     def commit_documents(self, committed: Sequence[tuple[SourceDocument, int]]) -> None:
         """Make each document's current version the visible one (document, chunk count), in one
         write. Callers drop the older chunks afterwards with ``collect_garbage``."""
         if not committed:
             return
+        if self._lease is not None:
+            self._lease.check()
         ids, texts, metas = [], [], []
         for document, chunk_count in committed:
             meta: dict[str, Scalar] = {k: v for k, v in document.metadata.items() if v is not None}
@@ -401,15 +544,29 @@ class ChunkStore:
 _WRITES = frozenset({"add", "upsert", "update", "delete", "modify"})
 
 
-def copy_corpus(source: chromadb.ClientAPI, target: chromadb.ClientAPI, collection: str,
-                progress: Any = None) -> int:
-    """Copy one corpus (its chunk and document collections: vectors, texts, metadata) from one
-    Chroma to another, e.g. an embedded store to a server when a corpus outgrows one machine.
+@dataclass
+class CopyReport:
+    """What ``copy_corpus`` wrote to and deleted from the target."""
 
-    Vectors are copied, not recomputed, so a 100k-chunk corpus moves in minutes. Records already in
-    the target are skipped, so an interrupted copy resumes. Chunks go first and document records
-    last: readers see a document only once all its chunks are there. Returns records copied."""
-    copied = 0
+    copied: int = 0    # records added or updated
+    removed: int = 0   # records the source no longer has
+
+
+def copy_corpus(source: chromadb.ClientAPI, target: chromadb.ClientAPI, collection: str,
+                progress: Any = None) -> CopyReport:
+    """Make one corpus (its chunk and document collections: vectors, texts, metadata) in one
+    Chroma the same as in another, e.g. an embedded store to a server when a corpus outgrows
+    one machine; run again, it brings changed documents over and drops removed ones.
+
+    Vectors are copied, not recomputed, so a 100k-chunk corpus moves in minutes. Records the
+    target already holds unchanged are skipped, so an interrupted copy resumes. Chunks go
+    first, then document records, then the generation (readers refresh on it), and only then
+    is what the source no longer has deleted: the target shows each document whole, its old
+    version or its new one."""
+    report = CopyReport()
+    kept: dict[str, set[str]] = {}
+    generation: dict[str, Any] | None = None
+    destinations: dict[str, Any] = {}
     for name in (collection, f"{collection}-documents"):
         try:
             origin = source.get_collection(name)
@@ -419,21 +576,33 @@ def copy_corpus(source: chromadb.ClientAPI, target: chromadb.ClientAPI, collecti
             continue
         try:
             configuration = _CHUNK_INDEX if name == collection else None
-            destination = target.get_or_create_collection(name, metadata=origin.metadata, configuration=configuration)  # type: ignore[arg-type]
+            destination = destinations[name] = target.get_or_create_collection(
+                name, metadata=origin.metadata, configuration=configuration)  # type: ignore[arg-type]
+            if origin.metadata and destination.metadata != origin.metadata:  # e.g. the embedding model's name
+                destination.modify(metadata=origin.metadata)
+            kept[name] = set()
             total, offset = origin.count(), 0
             while True:
                 page = origin.get(include=["embeddings", "documents", "metadatas"], limit=_PAGE, offset=offset)
                 ids = page["ids"]
                 if not ids:
                     break
-                present = set(destination.get(ids=ids, include=[])["ids"])
-                keep = [n for n, i in enumerate(ids) if i not in present]
-                for start in range(0, len(keep), _WRITE_BATCH):
-                    rows = keep[start:start + _WRITE_BATCH]
-                    destination.add(ids=[ids[n] for n in rows], embeddings=[page["embeddings"][n] for n in rows],
-                                    documents=[page["documents"][n] for n in rows],
-                                    metadatas=[page["metadatas"][n] for n in rows])
-                copied += len(keep)
+                kept[name].update(ids)
+                present = destination.get(ids=ids, include=["metadatas"])
+                theirs = dict(zip(present["ids"], present["metadatas"]))
+                # Ids are content hashes, so a record with the id and metadata is the same record.
+                rows = [n for n, i in enumerate(ids) if i not in theirs or theirs[i] != page["metadatas"][n]]
+                if _GENERATION_ID in ids:  # written last, once the documents are there
+                    n = ids.index(_GENERATION_ID)
+                    generation = {"ids": [ids[n]], "metadatas": [page["metadatas"][n]], "documents": [""],
+                                  "embeddings": [page["embeddings"][n]]}
+                    rows = [r for r in rows if r != n]
+                for start in range(0, len(rows), _WRITE_BATCH):
+                    batch = rows[start:start + _WRITE_BATCH]
+                    destination.upsert(ids=[ids[n] for n in batch], embeddings=[page["embeddings"][n] for n in batch],
+                                       documents=[page["documents"][n] for n in batch],
+                                       metadatas=[page["metadatas"][n] for n in batch])
+                report.copied += len(rows)
                 offset += len(ids)
                 if progress:
                     progress(offset, total, f"copying {name}")
@@ -442,4 +611,27 @@ def copy_corpus(source: chromadb.ClientAPI, target: chromadb.ClientAPI, collecti
         except Exception as error:
             raise StoreError(f"copying collection '{name}' failed ({_describe(error)}). Run the command again: "
                              "records already copied are skipped") from error
-    return copied
+    try:
+        # Documents first, so no reader sees a document whose chunks were just deleted.
+        for name in (f"{collection}-documents", collection):
+            if name not in destinations:
+                continue
+            stale = [i for i in _all_ids(destinations[name]) if i not in kept[name] and i != _GENERATION_ID]
+            for start in range(0, len(stale), _WRITE_BATCH):
+                destinations[name].delete(ids=stale[start:start + _WRITE_BATCH])
+            report.removed += len(stale)
+            if name == f"{collection}-documents" and generation is not None:
+                present = destinations[name].get(ids=[_GENERATION_ID], include=["metadatas"])
+                if report.copied or report.removed or present["metadatas"] != generation["metadatas"]:
+                    destinations[name].upsert(**generation)
+    except Exception as error:
+        raise StoreError(f"removing what the source no longer has from the target failed ({_describe(error)}). "
+                         "Run the command again: records already copied are skipped") from error
+    return report
+
+
+def _all_ids(collection: Any) -> list[str]:
+    ids: list[str] = []
+    while page := collection.get(include=[], limit=_PAGE, offset=len(ids))["ids"]:
+        ids.extend(page)
+    return ids

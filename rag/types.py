@@ -72,6 +72,9 @@ class Chunk:
     doc_version: str
     page: int | None = None
     metadata: Mapping[str, Scalar] = field(default_factory=dict)
+    # What the embedding depends on (document id, title, text, ordinal), shared by the chunks of
+    # two versions that hold the same passage, so a new version reuses the old one's vector.
+    vector_key: str = ""
 
     def to_metadata(self) -> dict[str, Scalar]:
         """The chunk's provenance as a flat, Chroma-storable mapping."""
@@ -79,6 +82,8 @@ class Chunk:
         meta.update(doc_id=self.doc_id, title=self.title, source=self.source,
                     start=self.start, end=self.end, index=self.index,
                     doc_version=self.doc_version)
+        if self.vector_key:
+            meta["vector_key"] = self.vector_key
         if self.page is not None:
             meta["page"] = self.page
         return meta
@@ -86,13 +91,15 @@ class Chunk:
     @classmethod
     def from_record(cls, chunk_id: str, text: str, meta: Mapping[str, Any]) -> "Chunk":
         """Rebuild a chunk from what the store returns."""
-        known = {"doc_id", "title", "source", "start", "end", "index", "doc_version", "page"}
+        known = {"doc_id", "title", "source", "start", "end", "index", "doc_version", "page", "vector_key"}
         return cls(id=chunk_id, text=text, doc_id=str(meta["doc_id"]),
                    title=str(meta.get("title", "")), source=str(meta.get("source", "")),
                    start=int(meta["start"]), end=int(meta["end"]),
                    index=int(meta.get("index", 0)), doc_version=str(meta.get("doc_version", "")),
                    page=int(meta["page"]) if meta.get("page") is not None else None,
-                   metadata={k: v for k, v in meta.items() if k not in known})
+                   metadata={k: v for k, v in meta.items() if k not in known},
+                   # A record written before chunks had versioned ids: its id is its vector key.
+                   vector_key=str(meta.get("vector_key") or chunk_id))
 
 
 @dataclass(frozen=True)

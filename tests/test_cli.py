@@ -138,3 +138,45 @@ def test_copy_moves_the_corpus_to_a_server_and_resumes(seed_data_dir, chroma_ser
     assert code == 0 and out.split()[1] == "2"
     code, _, err = run(capsys, "copy", *flags, "--to", str(source))
     assert code != 0 and "names the store being copied" in err
+
+
+def store_contents(settings) -> dict:  # type: ignore[no-untyped-def]
+    """Documents (version, chunk count), visible chunks (doc, offsets, text) and the record count."""
+    from rag.store import ChunkStore, open_client
+    store = ChunkStore(open_client(settings), settings.collection, None)  # type: ignore[arg-type]
+    return {"documents": {d.doc_id: (d.version, d.chunk_count) for d in store.list_documents()},
+            "chunks": sorted((c.id, c.doc_id, c.start, c.end, c.text) for c in store.iter_chunks()),
+            "records": store.count_chunks()}
+
+
+def test_copy_again_brings_changed_and_removed_documents_over(embeddings, chroma_server, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import uuid
+
+    from rag.assistant import open_store
+    from rag.ingestion import Ingestor
+
+    from .conftest import make_settings
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Alpha council approved the bridge. It will open in May. Traffic will be diverted.")
+    (folder / "b.txt").write_text("Beta club won the final. Fans celebrated all night.")
+    collection = f"sync-{uuid.uuid4().hex[:8]}"
+    source = make_settings(tmp_path / "source", collection=collection)
+    target = make_settings(tmp_path / "client", collection=collection, chroma_url=chroma_server)
+    ingest = Ingestor(open_store(source, embeddings), embeddings, source)
+    ingest.sync_folder(folder)
+    flags = ["--data-dir", str(source.data_dir), "--collection", collection]
+    assert run(capsys, "copy", *flags, "--to", chroma_server)[0] == 0
+    assert store_contents(target) == store_contents(source)
+
+    (folder / "a.txt").write_text("Alpha council rejected the bridge. It will open in May. Traffic will be diverted.")
+    (folder / "b.txt").unlink()
+    (folder / "c.txt").write_text("Gamma rays were detected over the harbour.")
+    ingest.sync_folder(folder)
+    code, out, err = run(capsys, "copy", *flags, "--to", chroma_server)
+    assert code == 0, err
+    assert store_contents(target) == store_contents(source)  # no old version, no removed document, no stray chunk
+    assert "removed" in out and int(out.split("; removed ")[1].split()[0]) > 0
+    code, out, _ = run(capsys, "copy", *flags, "--to", chroma_server)
+    assert code == 0 and out.startswith("copied 0 records") and "removed 0" in out  # in step: nothing to do

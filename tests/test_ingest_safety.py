@@ -12,7 +12,9 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
+import uuid
 from pathlib import Path
 
 import chromadb
@@ -22,12 +24,14 @@ from chromadb.config import Settings as ChromaSettings
 
 from rag.assistant import open_store
 from rag.cli import main
-from rag.config import PROJECT_ROOT
-from rag.ingestion import Ingestor
-from rag.store import ChunkStore
+from rag.config import PROJECT_ROOT, Settings
+from rag.errors import StoreError
+from rag.ingestion import Ingestor, writer_lock
+from rag.store import ChunkStore, open_client
+from rag.types import SourceDocument
 
 from . import documents as make
-from .conftest import store_flags
+from .conftest import make_settings, store_flags
 
 WORDS = "harbour ferry council budget storm bridge library station rainfall pier tide lighthouse market school".split()
 
@@ -156,6 +160,98 @@ def test_two_ingests_at_once_leave_a_consistent_store(corpus: Path, clean_run: d
     finish(first), finish(second)
     [raced] = snapshot(data_dir)
     assert_same_store(raced, clean_run)
+
+
+# Processes that open one new store at the same moment: each waits at a file barrier, then opens.
+OPEN_SCRIPT = """
+import sys, time
+from pathlib import Path
+from rag.config import load_settings
+from rag.store import ChunkStore, open_client
+root, me, count, rounds = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+for r in range(rounds):
+    (root / f"ready-{r}-{me}").touch()
+    while len(list(root.glob(f"ready-{r}-*"))) < count:
+        time.sleep(0.0005)
+    settings = load_settings(data_dir=root / f"store-{r}")
+    store = ChunkStore(open_client(settings), settings.collection, None)
+    assert store.count_chunks() == 0 and store.list_documents() == []
+"""
+
+
+def test_processes_opening_a_new_store_at_once_all_succeed(tmp_path: Path) -> None:
+    """Chroma creates a new store's schema on first open; three processes do it together, ten times."""
+    count, rounds = 3, 10
+    processes = [subprocess.Popen([sys.executable, "-c", OPEN_SCRIPT, str(tmp_path), str(n), str(count), str(rounds)],
+                                  cwd=PROJECT_ROOT, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                 for n in range(count)]
+    for process in processes:
+        finish(process, timeout_s=300)
+
+
+# ----- writers of one corpus on a Chroma server ------------------------------------------
+def server_writer(url: str, collection: str, data_dir: Path, embeddings=None) -> tuple[Settings, ChunkStore]:  # type: ignore[no-untyped-def]
+    """Settings and a store of their own (another client, as another host would have)."""
+    settings = make_settings(data_dir, chroma_url=url, collection=collection)
+    return settings, ChunkStore(open_client(settings), collection, embeddings)
+
+
+def test_writers_of_one_server_corpus_take_turns(chroma_server: str, tmp_path: Path) -> None:
+    collection = f"lease-{uuid.uuid4().hex[:8]}"
+    settings, first = server_writer(chroma_server, collection, tmp_path / "one")
+    _, second = server_writer(chroma_server, collection, tmp_path / "two")
+    with writer_lock(settings, first):
+        started = time.monotonic()
+        with pytest.raises(StoreError, match=r"another writer \(.+\) has held collection"):
+            with writer_lock(settings, second, timeout_s=1):
+                pass
+        assert time.monotonic() - started >= 1
+    started = time.monotonic()
+    with writer_lock(settings, second, timeout_s=5):  # released: the next writer gets it at once
+        assert time.monotonic() - started < 1
+
+
+def test_an_expired_lease_is_taken_over_and_its_old_holder_commits_nothing(chroma_server: str, tmp_path: Path) -> None:
+    collection = f"lease-{uuid.uuid4().hex[:8]}"
+    settings, first = server_writer(chroma_server, collection, tmp_path / "one")
+    _, second = server_writer(chroma_server, collection, tmp_path / "two")
+    server = open_client(settings)
+    # A writer killed while holding the lease: nobody renews it.
+    server.create_collection(f"{collection}-writer-lease", metadata={"holder": "gone:1:x", "expires_at": time.time() - 1})
+    with writer_lock(settings, first, timeout_s=5):
+        # ``first`` stalls past its expiry, and another writer takes the lease over as above.
+        server.get_collection(f"{collection}-writer-lease").modify(metadata={"holder": "first", "expires_at": 0.0})
+        with writer_lock(settings, second, timeout_s=5):
+            with pytest.raises(StoreError, match="lost its lease"):
+                first.commit_documents([(SourceDocument("doc", "Doc", "s", "Some text."), 0)])
+    assert first.list_documents() == []
+
+
+def test_two_writers_of_one_document_on_a_server_leave_it_whole(chroma_server: str, tmp_path: Path, embeddings) -> None:  # type: ignore[no-untyped-def]
+    """Two hosts ingest two versions of one document at once; the last one commits whole."""
+    collection = f"lease-{uuid.uuid4().hex[:8]}"
+    text = " ".join(f"Notice {n} says the ferry of district {n} needs {n * 7} repairs." for n in range(60))
+    versions = [text, text.replace("ferry", "bridge")]
+    writers = [server_writer(chroma_server, collection, tmp_path / name, embeddings) for name in ("one", "two")]
+    barrier = threading.Barrier(2)
+
+    def write(n: int) -> None:
+        settings, store = writers[n]
+        ingestor = Ingestor(store, embeddings, settings.model_copy(update={"chunk_size": 100, "chunk_overlap": 20}))
+        barrier.wait()
+        ingestor.ingest_documents([SourceDocument("notices", "Notices", "s", versions[n])])
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    store = writers[0][1]
+    assert [d.doc_id for d in store.list_documents()] == ["notices"]
+    document, chunks = store.get_document("notices"), list(store.iter_chunks())
+    assert document is not None and document.text in versions
+    assert len(chunks) == document.chunk_count == store.count_chunks()  # whole, and nothing stray left
+    assert all(document.text[c.start:c.end] == c.text for c in chunks)
 
 
 # ----- bad input ---------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
@@ -7,8 +8,10 @@ import pytest
 
 from rag.assistant import open_store
 from rag.chunking import chunk_document
+from rag.errors import StoreError
 from rag.ingestion import Ingestor
 from rag.loading import load_file
+from rag.types import SourceDocument
 
 from .conftest import SEED_ID, SEED_PATH, make_settings
 
@@ -111,3 +114,44 @@ def test_a_store_refuses_a_different_embedding_model(seed_settings, embeddings) 
     with pytest.raises(StoreError, match="built with the embedding model 'all-MiniLM-L6-v2'"):
         open_store(other, embeddings)
     assert open_store(seed_settings, embeddings).list_documents()  # the configured model still opens it
+
+
+def test_an_ingest_commits_even_when_the_keyword_cache_cannot_be_saved(tmp_path: Path, embeddings,  # type: ignore[no-untyped-def]
+                                                                       caplog: pytest.LogCaptureFixture) -> None:
+    settings = make_settings(tmp_path / "data")
+    settings.cache_dir.mkdir(parents=True)
+    (settings.cache_dir / "keyword").write_text("a file where the cache folder should be")
+    with caplog.at_level(logging.WARNING, logger="rag.keyword"):
+        report = ingestor(settings, embeddings).ingest_paths([SEED_PATH])
+    assert report.documents == 1 and "could not save the keyword index" in caplog.text
+    assert [d.doc_id for d in open_store(settings, embeddings).list_documents()] == [SEED_ID]
+
+
+def visible_and_whole(store, doc_id: str) -> tuple[str, int]:  # type: ignore[no-untyped-def]
+    """The committed version of a document, after checking every chunk of it is there and exact."""
+    stored = store.get_document(doc_id)
+    chunks = list(store.iter_chunks([doc_id]))
+    assert stored is not None and len(chunks) == stored.chunk_count
+    assert all(stored.text[c.start:c.end] == c.text for c in chunks)
+    return stored.version, len(chunks)
+
+
+def test_a_changed_document_stays_whole_until_its_new_version_commits(settings, embeddings) -> None:  # type: ignore[no-untyped-def]
+    """Most chunks of an edited document are shared with its old version; the old version must
+    keep all of them until the new one commits, however the ingest ends."""
+    ingest = ingestor(settings, embeddings)
+    ingest.ingest_paths([SEED_PATH])
+    before = visible_and_whole(ingest.store, SEED_ID)
+    [document] = load_file(SEED_PATH)
+    edited = document.text.replace("nearly 100 tons", "nearly 120 tons")
+    # A manifest Chroma refuses stops this ingest after the new chunks are written, before the commit.
+    meta = {**document.metadata, "path": str(SEED_PATH.resolve()), "refused": {"not": "a scalar"}}
+    with pytest.raises(StoreError):
+        ingest.ingest_documents([SourceDocument(document.doc_id, document.title, document.source, edited, meta)])
+    assert visible_and_whole(ingestor(settings, embeddings).store, SEED_ID) == before
+    del meta["refused"]
+    report = ingest.ingest_documents([SourceDocument(document.doc_id, document.title, document.source, edited, meta)])
+    # Nothing is embedded again: the interrupted run's vector of the edited passage is reused too.
+    assert (report.added, report.unchanged, report.removed) == (0, before[1], 1)
+    version, count = visible_and_whole(ingest.store, SEED_ID)
+    assert version != before[0] and ingest.store.count_chunks() == count  # the old version's records are gone

@@ -1,7 +1,13 @@
 from __future__ import annotations
 
+import logging
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+
+from rag.config import PROJECT_ROOT
 from rag.keyword import KeywordIndex, tokenize
 from rag.types import Chunk
 
@@ -52,12 +58,69 @@ def test_persisted_index_reloads(tmp_path: Path) -> None:
     assert reloaded.search("masks", 3) == []
 
 
-def test_damaged_cache_is_rebuilt(tmp_path: Path) -> None:
-    folder = tmp_path / "kw"
-    folder.mkdir()
-    (folder / "meta.json").write_text("{not json")
-    index = KeywordIndex(folder)
+@pytest.mark.parametrize("damage", [b"", b"{not json", b"PK\x03\x04" + bytes(range(256)) * 8],
+                         ids=["empty", "not-an-archive", "broken-archive"])
+def test_damaged_cache_is_rebuilt(tmp_path: Path, damage: bytes) -> None:
+    KeywordIndex(tmp_path / "kw").sync({"d1": "v1"}, lambda ids: CHUNKS[:2], "gen1")
+    [saved] = (tmp_path / "kw").iterdir()
+    saved.write_bytes(damage)
+    index = KeywordIndex(tmp_path / "kw")
     assert len(index) == 0 and index.generation is None
+    assert index.sync({"d1": "v1"}, lambda ids: CHUNKS[:2], "gen1") and len(index) == 2
+
+
+def test_a_damaged_save_is_not_loaded_in_part(tmp_path: Path) -> None:
+    """A reader told by the saved generation that the work is done, but whose file is damaged,
+    keeps its own index and brings it up to date from the store instead."""
+    reader = KeywordIndex(tmp_path / "kw")
+    reader.sync({"d1": "v1"}, lambda ids: CHUNKS[:2], "gen1")
+    KeywordIndex(tmp_path / "kw").sync({"d1": "v1", "d2": "v1"}, lambda ids: [c for c in CHUNKS[:3] if c.doc_id in ids],
+                                       "gen2")
+    for part in (tmp_path / "kw").rglob("*"):  # everything but the generation stamp, in any layout
+        if part.is_file() and part.name != "generation":
+            data = part.read_bytes()
+            part.write_bytes(data[:30] + bytes(len(data) - 60) + data[-30:])
+    assert reader.sync({"d1": "v1", "d2": "v1"}, lambda ids: [c for c in CHUNKS[:3] if c.doc_id in ids], "gen2")
+    assert reader.generation == "gen2" and len(reader) == 3 and reader.search("Patrushev", 1)[0][0] == "c"
+
+
+def test_a_save_that_cannot_be_written_is_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder should be")
+    index = KeywordIndex(blocked / "kw")
+    with caplog.at_level(logging.WARNING, logger="rag.keyword"):
+        assert index.sync({"d1": "v1"}, lambda ids: CHUNKS[:2], "gen1")
+    assert "could not save the keyword index" in caplog.text
+    assert index.search("cargo", 1)[0][0] in {"a", "b"}  # still serves this process
+
+
+SAVE_SCRIPT = """
+import sys
+from pathlib import Path
+from rag.keyword import KeywordIndex
+from rag.types import Chunk
+path, me, rounds = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+index = KeywordIndex()
+index.path = path
+index.add([Chunk(id=f"{me}-{n}", doc_id=f"{me}-doc", title="", source="", text=f"word{n} of writer {me}",
+                 start=0, end=9, index=n, doc_version="v1") for n in range(200)])
+index.generation = f"gen-{me}"
+for _ in range(rounds):
+    assert index.save() is not False  # the old save returned None, and raised when it failed
+"""
+
+
+def test_two_processes_saving_at_once_each_leave_a_whole_index(tmp_path: Path) -> None:
+    path = tmp_path / "kw"
+    writers = [subprocess.Popen([sys.executable, "-c", SAVE_SCRIPT, str(path), me, "150"], cwd=PROJECT_ROOT,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE) for me in ("x", "y")]
+    for writer in writers:
+        _, err = writer.communicate(timeout=120)
+        assert writer.returncode == 0, err.decode()
+    index = KeywordIndex(path)
+    me = index.generation.removeprefix("gen-")  # type: ignore[union-attr]
+    assert me in {"x", "y"} and len(index) == 200 and set(index.versions) == {f"{me}-doc"}
+    assert [p.name for p in path.parent.iterdir()] == ["kw"] and [p.name for p in path.iterdir()] == ["index.npz"]
 
 
 def test_an_index_saved_by_another_process_is_loaded_not_rebuilt(tmp_path: Path) -> None:
