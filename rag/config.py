@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     auth_user: str | None = None
     auth_password: SecretStr | None = None
     max_upload_mb: int = Field(50, ge=1, le=2048)
+    allowed_hosts: str = Field("", description="More host names the chat answers to (comma-separated), e.g. a "
+                               "reverse proxy's; 127.0.0.1, localhost, [::1] and RAG_HOST always are.")
 
     @model_validator(mode="after")
     def _check_consistency(self) -> "Settings":
