@@ -20,7 +20,7 @@ from rag.config import Settings
 from rag.errors import ConfigError, InputError
 from rag.types import Answer, Citation
 from rag.ui import build_app
-from rag.ui.chat import Backends, SearchOptions, history_turns
+from rag.ui.chat import MAX_HISTORY_TURNS, MAX_TURN_CHARS, Backends, SearchOptions, history_turns
 from rag.ui.corpus import Corpus, safe_upload_name
 from rag.ui.page import show_user_messages_as_text
 from rag.ui.render import answer_text, render_answer, render_error, render_hits, render_source_link, safe_href
@@ -182,6 +182,26 @@ def test_answer_text_and_history_turns_read_back_the_plain_answer() -> None:
                {"role": "user", "content": "declined one?"},
                {"role": "assistant", "content": '<div class="rag-msg rag-declined">no</div>'}]
     assert history_turns(history) == [("first?", "Tom & Jerry <b> said so [1].")]
+
+
+def test_history_from_a_client_is_cleaned_and_bounded() -> None:
+    def answer(text: str) -> str:
+        return render_answer(Answer(question="q", text=text, abstained=False,
+                                    citations=[Citation(1, "d", "T", "https://x.org", "q", 0, 1)]), {})
+
+    history: list[dict] = []
+    for n in range(50):
+        history += [{"role": "user", "content": f"question {n}?"}, {"role": "assistant", "content": answer(f"answer {n}.")}]
+    history += [{"role": "user", "content": "Who\x00 ordered\x1b[2J the\u202e delivery? " + "why " * 25_000},
+                {"role": "assistant", "content": answer("Putin did [1]. " + "x" * 20_000)},
+                {"role": "user", "content": "\x00\x01"}, {"role": "assistant", "content": answer("dropped")},
+                "not a message", {"role": "user"}]
+    turns = history_turns(history)
+    assert len(turns) == MAX_HISTORY_TURNS and turns[0] == ("question 45?", "answer 45.")
+    question, reply = turns[-1]
+    assert question.startswith("Who ordered [2J the delivery? why") and 1900 < len(question) <= MAX_TURN_CHARS
+    assert reply.startswith("Putin did [1]. xxx") and 1900 < len(reply) <= MAX_TURN_CHARS
+    assert not any(ch in question + reply for ch in "\x00\x1b\u202e")
 
 
 def test_found_passages_are_escaped(seed_assistant: Assistant) -> None:
