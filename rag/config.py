@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr = SecretStr("")
     openai_timeout_s: float = Field(120.0, gt=0)
 
+    # Ingestion
+    allow_loopback_urls: bool = Field(False, description="Let `ingest URL` fetch pages served on this machine "
+                                      "(127.0.0.1); private and link-local addresses are always refused.")
+
     # Chat server
     host: str = "127.0.0.1"
     port: int = Field(7860, ge=1, le=65535)

@@ -172,7 +172,7 @@ class Ingestor:
         ids: dict[str, str] = {}
         for path in sources:
             try:
-                for document in load_source(path):
+                for document in load_source(path, allow_loopback_urls=self.settings.allow_loopback_urls):
                     meta = dict(document.metadata)
                     if isinstance(path, Path):  # a URL has no path: sync never removes it
                         meta["path"] = str(path.resolve())
