@@ -73,12 +73,18 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr = SecretStr("")
     openai_timeout_s: float = Field(120.0, gt=0)
 
+    # Ingestion
+    allow_loopback_urls: bool = Field(False, description="Let `ingest URL` fetch pages served on this machine "
+                                      "(127.0.0.1); private and link-local addresses are always refused.")
+
     # Chat server
     host: str = "127.0.0.1"
     port: int = Field(7860, ge=1, le=65535)
     auth_user: str | None = None
     auth_password: SecretStr | None = None
     max_upload_mb: int = Field(50, ge=1, le=2048)
+    allowed_hosts: str = Field("", description="More host names the chat answers to (comma-separated), e.g. a "
+                               "reverse proxy's; 127.0.0.1, localhost, [::1] and RAG_HOST always are.")
 
     @model_validator(mode="after")
     def _check_consistency(self) -> "Settings":
