@@ -15,11 +15,11 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from .chunking import split_sentences
+from .citations import says_no_answer, split_answer
 from .config import Settings
 from .embedding import load_embeddings
 from .errors import GenerationError, InputError, RagError
 from .generation import make_generator
-from .citations import says_no_answer, split_answer
 from .generation.base import Generator, Passage, number_passages
 from .generation.extractive import ExtractiveGenerator
 from .grading import AnswerGrader, make_grader
@@ -27,8 +27,8 @@ from .reranking import make_reranker
 from .retrieval import Filters, Retriever, keyword_index_for
 from .rewriting import ConcatenatingRewriter, LLMRewriter, Rewriter, Turn
 from .store import ChunkStore, open_client
-from .types import Answer, Hit
 from .text_facts import asks_for_quantity, states_quantity
+from .types import Answer, Hit
 from .verification import VerifiedAnswer, Verifier
 
 log = logging.getLogger(__name__)

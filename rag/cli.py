@@ -134,7 +134,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 # ----- commands ----------------------------------------------------------------------------
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from .ingestion import Ingestor
     ingestor = _ingestor(settings)
     # Strings, not Paths: Path() would fold the "//" of an http:// URL.
     report = _with_progress(lambda progress: ingestor.ingest_paths(list(args.paths), progress))
@@ -232,6 +231,7 @@ def cmd_copy(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     import time
+
     from .evaluation.report import REPORTS_DIR, summary_text, write_report, write_results
     from .evaluation.runner import Evaluation, RunResult, parse_configs
     from .evaluation.suites import load_suite

@@ -10,7 +10,7 @@ from rag.chunking import chunk_document
 from rag.ingestion import Ingestor
 from rag.loading import load_file
 
-from .conftest import SEED_ID, SEED_PATH, make_settings
+from .conftest import SEED_ID, SEED_PATH
 
 
 def ingestor(settings, embeddings) -> Ingestor:  # type: ignore[no-untyped-def]

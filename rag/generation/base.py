@@ -9,6 +9,7 @@ from typing import Iterator, Protocol, Sequence
 from ..citations import NOT_IN_CORPUS, is_decline  # noqa: F401
 from ..types import Chunk
 
+
 @dataclass(frozen=True)
 class Passage:
     """A retrieved chunk as shown to a generator, numbered from 1."""
