@@ -15,23 +15,23 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from .chunking import split_sentences
+from .citations import cited_sentences, says_no_answer, split_answer
 from .config import Settings
+from .coverage import CoverageChecker, uncovered_line
 from .embedding import load_embeddings
 from .errors import GenerationError, InputError, RagError
 from .generation import make_generator
-from .citations import cited_sentences, says_no_answer, split_answer
-from .coverage import CoverageChecker, uncovered_line
 from .generation.base import Generator, Passage, number_passages
-from .generation.focus import rank_sentences
 from .generation.extractive import ExtractiveGenerator
+from .generation.focus import rank_sentences
 from .grading import AnswerGrader, make_grader
+from .question_parts import QuestionPart, question_parts
 from .reranking import make_reranker
 from .retrieval import Filters, Retriever, keyword_index_for
 from .rewriting import ConcatenatingRewriter, LLMRewriter, Rewriter, Turn
-from .question_parts import QuestionPart, question_parts
 from .store import ChunkStore, open_client
-from .types import Answer, AnswerPart, Hit
 from .text_facts import asks_for_quantity, states_quantity
+from .types import Answer, AnswerPart, Hit
 from .verification import VerifiedAnswer, Verifier
 
 log = logging.getLogger(__name__)

@@ -27,8 +27,8 @@ from .chunking import chunk_document
 from .config import Settings
 from .errors import InputError, LoadError, StoreError
 from .identity import owner, taken_by
-from .loading import discover, load_source
 from .keyword import KeywordIndex
+from .loading import discover, load_source
 from .retrieval import keyword_index_for
 from .store import ChunkStore
 from .types import Chunk, SourceDocument

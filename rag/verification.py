@@ -28,7 +28,7 @@ from .citations import is_decline, parse_markers, split_answer
 from .generation.base import Passage
 from .injection import gives_orders
 from .meaning import MeaningChecker, restates_question
-from .text_facts import says_something, missing_terms, required_terms, states_something, word_coverage
+from .text_facts import missing_terms, required_terms, says_something, states_something, word_coverage
 from .types import Citation
 
 

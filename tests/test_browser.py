@@ -20,8 +20,8 @@ from playwright.sync_api import expect, sync_playwright
 import app as app_module
 from rag.assistant import Assistant
 from rag.config import PROJECT_ROOT, Settings
-from rag.question_parts import QuestionPart
 from rag.generation.base import Passage
+from rag.question_parts import QuestionPart
 
 from .servers import free_port
 

@@ -23,8 +23,8 @@ import app as app_module
 from rag.assistant import Assistant
 from rag.config import PROJECT_ROOT, Settings
 from rag.generation import make_generator
-from rag.question_parts import QuestionPart
 from rag.generation.base import Passage
+from rag.question_parts import QuestionPart
 from rag.ui.chat import Backends
 
 from .conftest import free_port

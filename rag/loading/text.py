@@ -9,6 +9,7 @@ from ..errors import LoadError
 from ..types import Scalar, SourceDocument
 from .cleaning import clean_text, decode_text, looks_binary
 from .common import default_doc_id, file_source
+from .dates import document_date
 from .front_matter import FrontMatterError, split_front_matter
 
 _MD_HEADING = re.compile(r"^#{1,3}\s+(.+?)\s*#*\s*$", re.MULTILINE)
@@ -44,7 +45,9 @@ def load_text_file(path: Path, data: bytes) -> list[SourceDocument]:
                  (source_line.group(1) if source_line else file_source(path)))
     metadata: dict[str, Scalar] = {"format": "markdown" if markdown else "text"}
     for key, value in front.items():
-        if key not in ("id", "title", "source", "url") and value is not None:
+        if key == "date" and value is not None:
+            metadata["date"] = document_date(value, str(path))  # ISO, so date filters can compare it
+        elif key not in ("id", "title", "source", "url") and value is not None:
             metadata[str(key)] = value if isinstance(value, (str, int, float, bool)) else str(value)
     return [SourceDocument(
         doc_id=str(front.get("id") or default_doc_id(path)),
