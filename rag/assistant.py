@@ -15,7 +15,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from .chunking import split_sentences
-from .citations import cited_sentences, says_no_answer, split_answer
+from .citations import MARKER, SENTENCE_END, cited_sentences, says_no_answer, split_answer
 from .config import Settings
 from .coverage import CoverageChecker, uncovered_line
 from .embedding import load_embeddings
@@ -62,13 +62,32 @@ class Token:
 
 
 @dataclass(frozen=True)
+class QuickAnswer:
+    """A verified, cited answer made of the passages' own sentences, shown while the LLM writes.
+
+    It comes within a fraction of a second of the sources; the generator's verified answer
+    (``Done``) replaces it. It is checked like every answer but not graded (grading costs the LLM
+    seconds), so it is shown as the closest sentences, not as the answer."""
+
+    answer: Answer
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The generator's sentences written so far that their cited passages support (markers
+    removed: citations are numbered when the whole answer is verified)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Done:
     """The verified answer."""
 
     answer: Answer
 
 
-Event = Status | Sources | Token | Done
+Event = Status | Sources | QuickAnswer | Token | Checked | Done
 
 
 def clean_question(question: str) -> str:
@@ -101,7 +120,8 @@ class Assistant:
 
     def __init__(self, settings: Settings, store: ChunkStore, retriever: Retriever, generator: Generator,
                  verifier: Verifier, rewriter: Rewriter | None = None, fallback: Generator | None = None,
-                 grader: AnswerGrader | None = None, coverage: CoverageChecker | None = None) -> None:
+                 grader: AnswerGrader | None = None, coverage: CoverageChecker | None = None,
+                 quick: Generator | None = None) -> None:
         self.settings = settings
         self.store = store
         self.retriever = retriever
@@ -111,6 +131,8 @@ class Assistant:
         self.fallback = fallback
         self.grader = grader
         self.coverage = coverage or CoverageChecker(verifier.embeddings)
+        # The instant backend whose verified quotes are shown while a slow generator writes.
+        self.quick = quick
 
     @classmethod
     def from_settings(cls, settings: Settings, generator: Generator | None = None) -> "Assistant":
@@ -124,13 +146,14 @@ class Assistant:
                               rerank_candidates=settings.rerank_candidates)
         generator = generator or make_generator(settings, embeddings)
         return cls(settings, store, retriever, generator, Verifier(embeddings), make_rewriter(generator),
-                   *make_fallback(settings, generator, embeddings))
+                   *make_fallback(settings, generator, embeddings), quick=make_quick(settings, generator, embeddings))
 
     def with_generator(self, generator: Generator, settings: Settings | None = None) -> "Assistant":
         """The same corpus, retriever and verifier answering with another backend (its own fallback and grader)."""
         settings = settings or self.settings
         return Assistant(settings, self.store, self.retriever, generator, self.verifier, self.rewriter,
-                         *make_fallback(settings, generator, self.retriever.embeddings))
+                         *make_fallback(settings, generator, self.retriever.embeddings),
+                         quick=make_quick(settings, generator, self.retriever.embeddings))
 
     def ask(self, question: str, history: Sequence[Turn] = (), filters: Filters = Filters(), k: int | None = None) -> Answer:
         """Answer one question; the last event of ``stream``."""
@@ -170,7 +193,14 @@ class Assistant:
         asked_parts = parts if len(parts) > 1 else []
         trace["parts"] = [p.text for p in asked_parts]
         asked = standalone if history else question
+        if self.quick is not None:
+            quick = self.quick_answer(asked, standalone, passages, asked_parts, hits)
+            if quick is not None:
+                timings["to_first_cited"] = _ms(started)
+                trace["quick_answer"] = quick.text
+                yield QuickAnswer(quick)
         pieces: list[str] = []
+        checked = _SentenceChecker(self.verifier, passages, standalone)
         generation_started = time.perf_counter()
         try:
             for piece in self.generator.stream(asked, passages, asked_parts):
@@ -178,6 +208,10 @@ class Assistant:
                     timings["to_first_token"] = _ms(started)
                 pieces.append(piece)
                 yield Token(piece)
+                if checked.add(piece):
+                    timings.setdefault("to_first_checked", _ms(started))
+                    timings.setdefault("to_first_cited", _ms(started))
+                    yield Checked(checked.text)
         except RagError:
             raise
         except Exception as error:
@@ -207,6 +241,17 @@ class Assistant:
         yield Done(Answer(question=question, text=text, abstained=False, citations=verified.citations,
                           hits=hits, standalone_question=standalone, timings_ms=timings, trace=trace,
                           parts=answer_parts))
+
+    def quick_answer(self, question: str, standalone: str, passages: Sequence[Passage],
+                     parts: Sequence[QuestionPart], hits: list[Hit]) -> Answer | None:
+        """The instant backend's verified quotes for the question (None when it finds none)."""
+        assert self.quick is not None
+        raw = "".join(self.quick.stream(question, passages, parts)).strip()
+        verified, declined_by = self.conclude(raw, passages, standalone, {}, check_type=not parts)
+        if verified is None or declined_by:
+            return None
+        return Answer(question=question, text=verified.text, abstained=False, citations=verified.citations,
+                      hits=hits, standalone_question=standalone, trace={"quick": True})
 
     def answer_parts(self, raw: str, parts: Sequence[QuestionPart], passages: Sequence[Passage], question: str,
                      trace: dict[str, object]) -> tuple[VerifiedAnswer | None, str | None, list[AnswerPart]]:
@@ -319,6 +364,45 @@ def make_fallback(settings: Settings, generator: Generator,
     if grader is not None and isinstance(fallback, ExtractiveGenerator):
         fallback = fallback.for_grading()
     return fallback, grader
+
+
+def make_quick(settings: Settings, generator: Generator, embeddings: object) -> Generator | None:
+    """The extractive backend, for the quotes shown while a slower backend writes (none when the
+    backend is itself the extractive one, or quick answers are off)."""
+    if not settings.quick_answer or generator.name == "extractive":
+        return None
+    return make_generator(settings.model_copy(update={"generator": "extractive"}), embeddings)  # type: ignore[arg-type]
+
+
+class _SentenceChecker:
+    """Verifies a streaming answer one finished sentence at a time and keeps the supported ones."""
+
+    def __init__(self, verifier: Verifier, passages: Sequence[Passage], question: str) -> None:
+        self.verifier, self.passages, self.question = verifier, passages, question
+        self.written = ""
+        self.done = 0                 # characters of ``written`` already checked
+        self.kept: list[str] = []
+
+    @property
+    def text(self) -> str:
+        """The supported sentences so far, without markers."""
+        return " ".join(self.kept)
+
+    def add(self, piece: str) -> bool:
+        """Take the next piece of the answer; True when a newly finished sentence was kept."""
+        self.written += piece
+        end = None
+        for match in SENTENCE_END.finditer(self.written, self.done):
+            end = match.end()
+        if end is None:
+            return False
+        finished, self.done = self.written[self.done:end], end
+        if says_no_answer(finished) or not MARKER.search(finished):
+            return False
+        verified = self.verifier.verify(finished, self.passages, self.question)
+        kept = [v.sentence for v in verified.verdicts if v.status in ("supported", "reattached")]
+        self.kept += kept
+        return bool(kept)
 
 
 def make_rewriter(generator: Generator) -> Rewriter:

@@ -87,6 +87,8 @@ class Settings(BaseSettings):
                                                    "verification, answer type.")
     grade_fallback: bool = Field(True, description="Keep only the fallback's sentences that the LLM reads as "
                                  "answering the question (decline when none does).")
+    quick_answer: bool = Field(True, description="While a slow backend (the local LLM) writes, show the extractive "
+                               "backend's verified quotes at once; the LLM's answer replaces them.")
     question_parts: bool = Field(True, description="Find the parts of a question of several parts ('what and why'), "
                                  "give each its own evidence, and name a part the documents do not answer.")
     context_sentences: int = Field(12, ge=0, le=200, description="Sentences of the passages, the most relevant to "

@@ -21,7 +21,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from ..assistant import MAX_QUESTION_CHARS, Assistant, Done, Sources, Status, Token, clean_question
+from ..assistant import (
+    MAX_QUESTION_CHARS,
+    Assistant,
+    Checked,
+    Done,
+    QuickAnswer,
+    Sources,
+    Status,
+    Token,
+    clean_question,
+)
 from ..errors import GenerationError, InputError, RagError
 from ..generation import BACKENDS, make_generator
 from ..retrieval import Filters
@@ -138,7 +148,8 @@ class SearchOptions:
 
 def respond(backends: Backends, message: str, history: Sequence[dict[str, Any]], options: SearchOptions
             ) -> Iterator[str]:
-    """Stream one answer as HTML: status, passages found, the draft, then the verified answer.
+    """Stream one answer as HTML: status, passages found, the instant quotes (while a slow backend
+    writes), the model's sentences as each is checked, then the verified answer.
 
     Every failure ends as a friendly message in the chat, never as a traceback."""
     try:
@@ -147,16 +158,24 @@ def respond(backends: Backends, message: str, history: Sequence[dict[str, Any]],
             yield render.render_status("loading")
         with backends.admit(name) as assistant:
             found = ""
-            draft = ""
+            checked = ""          # the model's sentences so far that their sources support
             for event in assistant.stream(message, history_turns(history), options.filters, options.k or None):
                 if isinstance(event, Status):
-                    yield render.render_status(event.stage, found + (render.render_draft("", draft) if draft else ""))
+                    yield render.render_status(event.stage, found + (render.render_checked("", checked)
+                                                                     if checked else ""))
                 elif isinstance(event, Sources):
                     found = render.render_hits(event.hits)
                     yield render.render_status("writing", found)
+                elif isinstance(event, QuickAnswer):
+                    # Shown at once, above the sources, while the model writes; its answer replaces it.
+                    documents = {c.doc_id: _document_text(assistant, c.doc_id) for c in event.answer.citations}
+                    found = render.render_quick(event.answer, documents) + found
+                    yield render.render_status("writing", found)
+                elif isinstance(event, Checked):
+                    checked = event.text
+                    yield render.render_status("writing", render.render_checked(found, checked))
                 elif isinstance(event, Token):
-                    draft += event.text
-                    yield render.render_status("writing", render.render_draft(found, draft))
+                    continue      # unchecked words are never shown; ``Checked`` follows each sentence
                 elif isinstance(event, Done):
                     documents = {c.doc_id: _document_text(assistant, c.doc_id) for c in event.answer.citations}
                     yield render.render_answer(event.answer, documents, meta=_meta(event.answer, assistant))
