@@ -189,6 +189,32 @@ def test_processes_opening_a_new_store_at_once_all_succeed(tmp_path: Path) -> No
         finish(process, timeout_s=300)
 
 
+def test_a_reader_finds_chunks_another_process_ingested_past_the_index_flush(tmp_path: Path, embeddings) -> None:  # type: ignore[no-untyped-def]
+    """The chat keeps its vector index loaded while a CLI ingest adds more chunks than Chroma
+    keeps in its log before flushing them into the index files (1,000); it must find them."""
+    data_dir = tmp_path / "data"
+    finish(ingest_process(data_dir, write_corpus(tmp_path / "first", count=5)))
+    reader = open_store(make_settings(data_dir), embeddings)  # the chat's store, in this process
+    assert reader.nearest(embeddings.embed_query("harbour repairs"), 3)  # its index is loaded now
+    before = {c.id for c in reader.iter_chunks()}
+    rng = random.Random(11)
+    more = tmp_path / "more"
+    for n in range(400):  # ~1,200 small chunks
+        sentences = " ".join(f"Bulletin {n} line {m}: the {rng.choice(WORDS)} crew of ward {n} reported {rng.randint(1, 999)} "
+                             "faults." for m in range(3))
+        more.mkdir(exist_ok=True)
+        (more / f"bulletin-{n:03d}.txt").write_text(f"Bulletin {n}\n\n{sentences}\n", encoding="utf-8")
+    finish(ingest_process(data_dir, more))
+    time.sleep(0.6)  # the reader re-reads the committed versions at most every 0.5 s
+    new = sorted({c.id for c in reader.iter_chunks()} - before)
+    assert len(new) > 1000
+    sample = random.Random(3).sample(new, 40)
+    vectors = reader.get_vectors(sample)
+    found = [chunk_id for chunk_id in sample if chunk_id in {i for i, _, _ in reader.nearest(vectors[chunk_id], 3)}]
+    assert len(found) == len(sample)
+    assert [c.id for c, _ in reader.get_chunks(found)] == found
+
+
 # ----- writers of one corpus on a Chroma server ------------------------------------------
 def server_writer(url: str, collection: str, data_dir: Path, embeddings=None) -> tuple[Settings, ChunkStore]:  # type: ignore[no-untyped-def]
     """Settings and a store of their own (another client, as another host would have)."""
