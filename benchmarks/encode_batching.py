@@ -24,12 +24,13 @@ ROUNDS = 3  # settings interleaved, best round kept: the machine's speed drifts 
 
 
 def main() -> int:
+    from scale import build_documents
+
     import rag  # noqa: F401  (sets the offline environment)
     from rag.chunking import chunk_document
     from rag.config import load_settings
     from rag.embedding import load_embeddings
     from rag.ingestion import passage_text
-    from scale import build_documents
 
     settings = load_settings()
     documents, _ = build_documents(1500, settings.chunk_size, settings.chunk_overlap)

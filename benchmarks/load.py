@@ -294,8 +294,8 @@ def main() -> int:
     data_dir = Path(tempfile.mkdtemp(prefix="rag-load-"))
     overrides: dict[str, Any] = {}
     if args.backend == "llamacpp" or args.stall_check:
-        from rag.generation.llamacpp import ensure_default_model
         from rag.errors import RagError
+        from rag.generation.llamacpp import ensure_default_model
         try:  # the user's assembled model (as `make model` leaves it), not a copy in the temp dir
             user = load_settings()
             overrides["llm_model_path"] = user.llm_model_path or ensure_default_model(user.cache_dir)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import ast
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -136,6 +135,7 @@ def build(size: int, store: str, work: Path) -> dict:
 def measure(store: str, work: Path) -> dict:
     """Search and ask latency, keyword sync and peak memory on a built store, in this process."""
     import numpy as np
+
     import rag  # noqa: F401
     from rag.assistant import Assistant
 

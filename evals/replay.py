@@ -28,6 +28,7 @@ from rag.evaluation.report import write_report  # noqa: E402
 from rag.evaluation.runner import Evaluation, parse_configs  # noqa: E402
 from rag.evaluation.suites import load_suite  # noqa: E402
 from rag.generation.base import NOT_IN_CORPUS, Passage  # noqa: E402
+from rag.question_parts import QuestionPart  # noqa: E402
 from rag.rewriting import Turn  # noqa: E402
 
 SHOWN = ("fact_accuracy", "citation_precision", "citation_recall", "quote_validity", "decline_recall",
@@ -45,7 +46,7 @@ class RecordedGenerator:
         self.passages = {r["query"]: [(p["doc_id"], p["start"]) for p in r.get("passages", [])] for r in records}
         self.mismatched: list[str] = []
 
-    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
+    def stream(self, question: str, passages: Sequence[Passage], parts: Sequence[QuestionPart] = ()) -> Iterator[str]:
         recorded = self.passages.get(question)
         if recorded is not None and recorded != [(p.chunk.doc_id, p.chunk.start) for p in passages]:
             self.mismatched.append(question)

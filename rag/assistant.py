@@ -15,20 +15,23 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from .chunking import split_sentences
+from .citations import cited_sentences, says_no_answer, split_answer
 from .config import Settings
+from .coverage import CoverageChecker, uncovered_line
 from .embedding import load_embeddings
 from .errors import GenerationError, InputError, RagError
 from .generation import make_generator
-from .citations import says_no_answer, split_answer
 from .generation.base import Generator, Passage, number_passages
 from .generation.extractive import ExtractiveGenerator
+from .generation.focus import rank_sentences
 from .grading import AnswerGrader, make_grader
+from .question_parts import QuestionPart, question_parts
 from .reranking import make_reranker
 from .retrieval import Filters, Retriever, keyword_index_for
 from .rewriting import ConcatenatingRewriter, LLMRewriter, Rewriter, Turn
 from .store import ChunkStore, open_client
-from .types import Answer, Hit
 from .text_facts import asks_for_quantity, states_quantity
+from .types import Answer, AnswerPart, Hit
 from .verification import VerifiedAnswer, Verifier
 
 log = logging.getLogger(__name__)
@@ -98,7 +101,7 @@ class Assistant:
 
     def __init__(self, settings: Settings, store: ChunkStore, retriever: Retriever, generator: Generator,
                  verifier: Verifier, rewriter: Rewriter | None = None, fallback: Generator | None = None,
-                 grader: AnswerGrader | None = None) -> None:
+                 grader: AnswerGrader | None = None, coverage: CoverageChecker | None = None) -> None:
         self.settings = settings
         self.store = store
         self.retriever = retriever
@@ -107,6 +110,7 @@ class Assistant:
         self.rewriter = rewriter or ConcatenatingRewriter()
         self.fallback = fallback
         self.grader = grader
+        self.coverage = coverage or CoverageChecker(verifier.embeddings)
 
     @classmethod
     def from_settings(cls, settings: Settings, generator: Generator | None = None) -> "Assistant":
@@ -161,10 +165,15 @@ class Assistant:
 
         yield Status("writing")
         passages = number_passages([h.chunk for h in hits])
+        # The parts are read from the user's own words; a follow-up's are ranked with its context.
+        parts = question_parts(question) if self.settings.question_parts else []
+        asked_parts = parts if len(parts) > 1 else []
+        trace["parts"] = [p.text for p in asked_parts]
+        asked = standalone if history else question
         pieces: list[str] = []
         generation_started = time.perf_counter()
         try:
-            for piece in self.generator.stream(standalone if history else question, passages):
+            for piece in self.generator.stream(asked, passages, asked_parts):
                 if not pieces:
                     timings["to_first_token"] = _ms(started)
                 pieces.append(piece)
@@ -177,18 +186,71 @@ class Assistant:
         timings["generation"] = _ms(generation_started)
         trace["raw_answer"] = raw
         yield Status("verifying")
-        verified, declined_by = self.conclude(raw, passages, standalone, trace)
-        if declined_by in self.settings.fallback_on and self.fallback is not None:
-            trace["first_declined_by"] = declined_by
-            verified, declined_by = self.fall_back(standalone if history else question, standalone, passages, trace)
+        answer_parts: list[AnswerPart] = []
+        if asked_parts:
+            verified, declined_by, answer_parts = self.answer_parts(raw, asked_parts, passages, standalone, trace)
+        else:
+            verified, declined_by = self.conclude(raw, passages, standalone, trace)
+            if declined_by in self.settings.fallback_on and self.fallback is not None:
+                trace["first_declined_by"] = declined_by
+                verified, declined_by = self.fall_back(asked, standalone, passages, trace)
         timings["verification"] = _ms(started) - timings["to_sources"] - timings["generation"]
         if declined_by or verified is None:
             trace["declined_by"] = declined_by
             yield Done(self._declined(question, standalone, hits, timings, trace, started))
             return
+        text = verified.text
+        uncovered = [p for p in answer_parts if not p.answered]
+        if uncovered:
+            text += " " + uncovered_line([QuestionPart(p.text, p.kind) for p in uncovered])
         timings["total"] = _ms(started)
-        yield Done(Answer(question=question, text=verified.text, abstained=False, citations=verified.citations,
-                          hits=hits, standalone_question=standalone, timings_ms=timings, trace=trace))
+        yield Done(Answer(question=question, text=text, abstained=False, citations=verified.citations,
+                          hits=hits, standalone_question=standalone, timings_ms=timings, trace=trace,
+                          parts=answer_parts))
+
+    def answer_parts(self, raw: str, parts: Sequence[QuestionPart], passages: Sequence[Passage], question: str,
+                     trace: dict[str, object]) -> tuple[VerifiedAnswer | None, str | None, list[AnswerPart]]:
+        """A question of several parts: the generator's verified sentences, then for each part they
+        leave unanswered the passages' own best sentence for it, when one gives the kind of answer
+        the part asks for; a part still without one is named as not covered. Declined only when no
+        part is answered."""
+        verified, declined_by = self.conclude(raw, passages, question, trace, check_type=False)
+        kept = [] if verified is None else [(v.sentence, v.passages) for v in verified.verdicts
+                                            if v.status in ("supported", "reattached")]
+        coverage = self.coverage.cover(parts, [sentence for sentence, _ in kept])
+        added = []
+        for covered in coverage:
+            if covered.answered:
+                continue
+            candidate = self.best_for_part(covered.part, question, passages, {s for s, _ in kept} | set(added))
+            if candidate is not None:
+                added.append(candidate)
+        if added:
+            trace["filled_parts"] = added
+            combined = " ".join([f"{s} " + "".join(f"[{n}]" for n in ns) for s, ns in kept] + added)
+            verified, declined_by = self.conclude(combined, passages, question, trace, check_type=False)
+        if verified is None:
+            return None, declined_by or "coverage", [AnswerPart(p.text, p.kind, False) for p in parts]
+        sentences = cited_sentences(verified.text)
+        coverage = self.coverage.cover(parts, [text for text, _ in sentences])
+        answer_parts = [AnswerPart(c.part.text, c.part.kind, c.answered,
+                                   tuple(sorted({n for i in c.sentences for n in sentences[i][1]}))) for c in coverage]
+        trace["answered_parts"] = f"{sum(p.answered for p in answer_parts)} of {len(parts)}"
+        if not any(p.answered for p in answer_parts):
+            return None, "coverage", answer_parts
+        return verified, None, answer_parts
+
+    def best_for_part(self, part: QuestionPart, question: str, passages: Sequence[Passage],
+                      used: set[str]) -> str | None:
+        """The passages' best sentence for one part, cited, when it answers that part (else None)."""
+        for candidate in rank_sentences(part.text, passages, self.verifier.embeddings)[:3]:
+            if candidate.text in used or not self.coverage.answers(part, candidate.text):
+                continue
+            if self.grader is not None and self.settings.grade_fallback and \
+                    not self.grader.answers(part.text, candidate.text):
+                continue
+            return f"{candidate.text} [{candidate.n}]"
+        return None
 
     def fall_back(self, question: str, standalone: str, passages: Sequence[Passage],
                   trace: dict[str, object]) -> tuple[VerifiedAnswer | None, str | None]:
@@ -210,17 +272,18 @@ class Assistant:
         trace["answered_by"] = None if declined_by else self.fallback.name
         return verified, declined_by
 
-    def conclude(self, raw: str, passages: Sequence[Passage], question: str,
-                 trace: dict[str, object]) -> tuple[VerifiedAnswer | None, str | None]:
+    def conclude(self, raw: str, passages: Sequence[Passage], question: str, trace: dict[str, object],
+                 check_type: bool = True) -> tuple[VerifiedAnswer | None, str | None]:
         """The verified answer from a generator's text, or why it is declined: the generator said
-        so, verification left nothing, or the answer does not state what the question asks for."""
+        so, verification left nothing, or the answer does not state what the question asks for
+        (``check_type``: a question of several parts is checked part by part instead)."""
         if says_no_answer(raw):
             return None, "generator"
         verified = self.verifier.verify(raw, passages, question)
         trace["verdicts"] = [v.__dict__ for v in verified.verdicts]
         if verified.declined or not verified.citations:
             return None, "verification"
-        if asks_for_quantity(question) and not states_quantity(verified.text):
+        if check_type and asks_for_quantity(question) and not states_quantity(verified.text):
             # "How much did the shipment cost?" answered with who ordered it: true, cited, and no answer.
             return None, "answer type"
         return verified, None

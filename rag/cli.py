@@ -1,4 +1,4 @@
-"""The command line: ingest, sync, list, remove, search, ask, eval.
+"""The command line (``rag`` or ``python -m rag``): ingest, sync, list, remove, search, ask, model, copy, eval, chat.
 
 This is the only place (with the chat) that turns project errors into messages and exit codes.
 """
@@ -41,9 +41,9 @@ def _filter_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``python -m rag``."""
-    parser = argparse.ArgumentParser(prog="python -m rag", description="Grounded, cited answers from your documents.")
+def build_parser(prog: str = "python -m rag") -> argparse.ArgumentParser:
+    """The argument parser of ``python -m rag`` (``rag`` when installed)."""
+    parser = argparse.ArgumentParser(prog=prog, description="Grounded, cited answers from your documents.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = commands.add_parser("ingest", help="add files, folders or web pages to the store")
@@ -100,21 +100,33 @@ def build_parser() -> argparse.ArgumentParser:
                    "(or interrupted) run from its results.json")
     p.add_argument("--rescore", action="store_true", help="with --rerender: score the recorded answers again with "
                    "today's scorers and cases, into a new report folder (no model runs)")
+    p.add_argument("--faithfulness", choices=["dev", "holdout"], metavar="SPLIT", help="instead of the suites: run "
+                   "the faithfulness suite's split (evals/faithfulness/, labelled sentence/passage pairs) through "
+                   "verification and print how many unsupported sentences it caught and supported ones it kept")
     p.epilog = "--backend sets the generator of default and baseline (default here: llamacpp, the local LLM)."
+    _settings_flags(p)
+
+    p = commands.add_parser("chat", help="serve the chat in the browser (what `python app.py` does)",
+                            description="Serve the chat on http://127.0.0.1:7860; on first run the store is built "
+                                        "from the corpus folder.")
+    from .server import add_arguments  # light: the server imports models and Gradio only when it runs
+    add_arguments(p)
     _settings_flags(p)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code."""
-    parser = build_parser()
+    parser = build_parser("rag" if Path(sys.argv[0]).name == "rag" else "python -m rag")
     args = parser.parse_args(argv)
     logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = load_settings(data_dir=args.data_dir, collection=args.collection, chroma_url=args.chroma_url,
                                  retriever=args.retriever, generator=args.generator, chunk_size=args.chunk_size,
-                                 chunk_overlap=args.chunk_overlap, top_k=getattr(args, "top_k", None))
+                                 chunk_overlap=args.chunk_overlap, top_k=getattr(args, "top_k", None),
+                                 host=getattr(args, "host", None), port=getattr(args, "port", None),
+                                 corpus_dir=getattr(args, "corpus_dir", None))
         return COMMANDS[args.command](args, settings)
     except RagError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -126,7 +138,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 # ----- commands ----------------------------------------------------------------------------
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from .ingestion import Ingestor
     ingestor = _ingestor(settings)
     # Strings, not Paths: Path() would fold the "//" of an http:// URL.
     report = _with_progress(lambda progress: ingestor.ingest_paths(list(args.paths), progress))
@@ -225,11 +236,29 @@ def cmd_copy(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _eval_faithfulness(split: str, out: Path | None) -> int:
+    """The faithfulness suite through the verifier: caught and kept, overall and per kind."""
+    from .embedding import load_embeddings
+    from .evaluation import faithfulness
+    from .verification import Verifier
+    result = faithfulness.run(Verifier(load_embeddings()), split)
+    print(faithfulness.summary(result))
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / f"faithfulness-{split}.json"
+        path.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+        print(f"\nrecords: {path}")
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     import time
+
     from .evaluation.report import REPORTS_DIR, summary_text, write_report, write_results
     from .evaluation.runner import Evaluation, RunResult, parse_configs
     from .evaluation.suites import load_suite
+    if args.faithfulness:
+        return _eval_faithfulness(args.faithfulness, args.out)
     if args.rerender:
         try:
             run = RunResult.from_json(json.loads(args.rerender.read_text(encoding="utf-8")))
@@ -271,8 +300,14 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-COMMANDS = {"ingest": cmd_ingest, "model": cmd_model, "copy": cmd_copy, "sync": cmd_sync, "list": cmd_list, "remove": cmd_remove,
-            "search": cmd_search, "ask": cmd_ask, "eval": cmd_eval}
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from .server import run
+    run(settings)
+    return 0
+
+
+COMMANDS = {"ingest": cmd_ingest, "model": cmd_model, "copy": cmd_copy, "sync": cmd_sync, "list": cmd_list,
+            "remove": cmd_remove, "search": cmd_search, "ask": cmd_ask, "eval": cmd_eval, "chat": cmd_chat}
 
 
 # ----- helpers -----------------------------------------------------------------------------
@@ -281,7 +316,7 @@ class _NoGenerator:
 
     name = "none"
 
-    def stream(self, question: str, passages: Any) -> Any:
+    def stream(self, question: str, passages: Any, parts: Any = ()) -> Any:
         raise NotImplementedError
 
 

@@ -13,7 +13,28 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import ConfigError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
+DISTRIBUTION = "cited-rag"   # the name on PyPI and of the user data folder; the import package is `rag`
+
+
+def is_checkout(root: Path = PROJECT_ROOT) -> bool:
+    """True when the code runs from a clone of the project, not from an installed package."""
+    return (root / "pyproject.toml").is_file() or (root / ".git").exists()
+
+
+def default_data_dir() -> Path:
+    """``.rag/`` in a checkout; the user's data folder (e.g. ~/.local/share/cited-rag) when installed."""
+    if is_checkout():
+        return PROJECT_ROOT / ".rag"
+    from platformdirs import user_data_path
+    return user_data_path(DISTRIBUTION, appauthor=False)
+
+
+def default_corpus_dir() -> Path:
+    """``corpus/`` in a checkout; the seed article shipped inside the package when installed."""
+    return PROJECT_ROOT / "corpus" if is_checkout() else PACKAGE_DIR / "corpus"
+
 
 RetrieverName = Literal["hybrid", "dense", "bm25"]
 GeneratorName = Literal["llamacpp", "extractive", "openai"]
@@ -26,8 +47,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAG_", frozen=True, extra="forbid")
 
     # Where things live
-    data_dir: Path = Field(PROJECT_ROOT / ".rag", description="Store, caches and model files.")
-    corpus_dir: Path = Field(PROJECT_ROOT / "corpus", description="Corpus the chat builds on first run.")
+    data_dir: Path = Field(default_factory=default_data_dir, description="Store, caches and model files "
+                           "(default: .rag/ in a checkout, the user's data folder when installed).")
+    corpus_dir: Path = Field(default_factory=default_corpus_dir, description="Corpus the chat builds on first run "
+                             "(default: corpus/ in a checkout, the shipped seed article when installed).")
     collection: str = Field("corpus", description="Chroma collection name.")
     chroma_url: str | None = Field(None, description="Chroma server URL; unset = embedded store in data_dir.")
 
@@ -64,6 +87,8 @@ class Settings(BaseSettings):
                                                    "verification, answer type.")
     grade_fallback: bool = Field(True, description="Keep only the fallback's sentences that the LLM reads as "
                                  "answering the question (decline when none does).")
+    question_parts: bool = Field(True, description="Find the parts of a question of several parts ('what and why'), "
+                                 "give each its own evidence, and name a part the documents do not answer.")
     context_sentences: int = Field(12, ge=0, le=200, description="Sentences of the passages, the most relevant to "
                                    "the question, that an LLM reads (0 = the whole passages).")
     openai_base_url: str = "http://127.0.0.1:8000/v1"
@@ -71,12 +96,18 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr = SecretStr("")
     openai_timeout_s: float = Field(120.0, gt=0)
 
+    # Ingestion
+    allow_loopback_urls: bool = Field(False, description="Let `ingest URL` fetch pages served on this machine "
+                                      "(127.0.0.1); private and link-local addresses are always refused.")
+
     # Chat server
     host: str = "127.0.0.1"
     port: int = Field(7860, ge=1, le=65535)
     auth_user: str | None = None
     auth_password: SecretStr | None = None
     max_upload_mb: int = Field(50, ge=1, le=2048)
+    allowed_hosts: str = Field("", description="More host names the chat answers to (comma-separated), e.g. a "
+                               "reverse proxy's; 127.0.0.1, localhost, [::1] and RAG_HOST always are.")
 
     @model_validator(mode="after")
     def _check_consistency(self) -> "Settings":

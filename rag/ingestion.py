@@ -26,8 +26,9 @@ from langchain_core.embeddings import Embeddings
 from .chunking import chunk_document
 from .config import Settings
 from .errors import InputError, LoadError, StoreError
-from .loading import discover, load_source
+from .identity import owner, taken_by
 from .keyword import KeywordIndex
+from .loading import discover, load_source
 from .retrieval import keyword_index_for
 from .store import ChunkStore
 from .types import Chunk, SourceDocument
@@ -177,10 +178,10 @@ class Ingestor:
         ids: dict[str, str] = {}
         for path in sources:
             try:
-                for document in load_source(path):
+                for document in load_source(path, allow_loopback_urls=self.settings.allow_loopback_urls):
                     meta = dict(document.metadata)
                     if isinstance(path, Path):  # a URL has no path: sync never removes it
-                        meta.setdefault("path", str(path.resolve()))
+                        meta["path"] = str(path.resolve())
                     document = SourceDocument(document.doc_id, document.title, document.source, document.text,
                                               meta, document.page_starts)
                     if document.doc_id in ids:
@@ -197,8 +198,14 @@ class Ingestor:
         committed = self.store.get_documents([d.doc_id for d in documents])
         changed = []
         for document in documents:
-            report.documents += 1
             current = committed.get(document.doc_id)
+            if current is not None and (other := taken_by(current, document)):
+                report.failed.append(LoadError(owner(document.metadata, document.source),
+                                               f"document id '{document.doc_id}' belongs to {other}; give this file "
+                                               "another id in its front matter"))
+                log.warning("skipped %s", report.failed[-1])
+                continue
+            report.documents += 1
             if current is not None and current.version == document.content_hash:
                 report.unchanged_documents += 1
                 report.unchanged += current.chunk_count

@@ -49,6 +49,11 @@ def _stem(word: str) -> str:
     return str(_stemmer.stemWord(word))
 
 
+def stem(word: str) -> str:
+    """The Snowball (English) stem of a lower-cased word: "sanctioned" -> "sanction"."""
+    return _stem(word)
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-cased, stemmed word tokens without stopwords (numbers kept: they matter in news)."""
     return [_stem(w) for w in _TOKEN.findall(text.lower()) if w not in _STOPWORDS]

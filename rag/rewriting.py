@@ -71,6 +71,7 @@ class LLMRewriter:
         if not history or not needs_context(question):
             return question
         import time
+
         from langchain_core.messages import HumanMessage
 
         conversation = "\n".join(f"User: {q}\nAssistant: {_first_sentences(a)}" for q, a in history[-3:])

@@ -65,20 +65,62 @@ def required_terms(sentence: str) -> tuple[list[str], list[str]]:
 _UNITS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen " \
          "seventeen eighteen nineteen".split()
 _TENS = {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), start=2)}
-_NUMBERWORD = re.compile(rf"\b(?:({'|'.join(_TENS)})(?:[- ]({'|'.join(_UNITS[1:10])}))?|({'|'.join(_UNITS)})|(dozen))\b",
+_NUMBER_WORD = re.compile(rf"\b(?:({'|'.join(_TENS)})(?:[- ]({'|'.join(_UNITS[1:10])}))?|({'|'.join(_UNITS)})|(dozen))\b",
                           re.IGNORECASE)
 
 
 def _numbers_in(text: str) -> set[str]:
     """Every number of ``text`` without separators, also at its scale ("1 million" -> 1000000), and
-    numbers written as words ("a two-day meeting" supports "2 days")."""
+    numbers written as words ("a two-day meeting" supports "2 days", "two hundred and thirty" is 230)."""
     numbers = {form for forms in _number_forms(text) for form in forms}
-    for tens, unit, single, dozen in _NUMBERWORD.findall(text):
+    for tens, unit, single, dozen in _NUMBER_WORD.findall(text):
         if tens:
             numbers.add(str(_TENS[tens.lower()] + (_UNITS.index(unit.lower()) if unit else 0)))
         else:
             numbers.add(str(_UNITS.index(single.lower())) if single else "12")
+    numbers.update(str(value) for value, _, _ in spelled_numbers(text))
     return numbers
+
+
+_SPELLED_WORD = re.compile(rf"\b(?:{'|'.join(_UNITS)}|{'|'.join(_TENS)}|hundred|thousand|million|billion|dozen)\b",
+                           re.IGNORECASE)
+_SPELLED_JOIN = re.compile(r"^(?:\s+and\s+|\s*-\s*|\s+)$", re.IGNORECASE)
+
+
+def spelled_numbers(text: str) -> list[tuple[int, int, int]]:
+    """Numbers written in words, with their spans: "two hundred and thirty" (230), "thirty-five",
+    "a dozen" (12), "one million" (1000000)."""
+    found: list[tuple[int, int, int]] = []
+    run: list[re.Match[str]] = []
+
+    def close() -> None:
+        if run:
+            found.append((_words_value([m.group().lower() for m in run]), run[0].start(), run[-1].end()))
+            run.clear()
+
+    for match in _SPELLED_WORD.finditer(text):
+        if run and not _SPELLED_JOIN.match(text[run[-1].end():match.start()]):
+            close()
+        run.append(match)
+    close()
+    return [f for f in found if f[0] > 0]
+
+
+def _words_value(words: Sequence[str]) -> int:
+    total, current = 0, 0
+    for word in words:
+        if word in _UNITS:
+            current += _UNITS.index(word)
+        elif word in _TENS:
+            current += _TENS[word]
+        elif word == "dozen":
+            current = (current or 1) * 12
+        elif word == "hundred":
+            current = (current or 1) * 100
+        else:   # thousand, million, billion
+            total += (current or 1) * _SCALES[word]
+            current = 0
+    return total + current
 
 
 def _number_forms(text: str) -> list[set[str]]:
@@ -162,3 +204,59 @@ def states_quantity(text: str) -> bool:
     text = strip_markers(text)
     return bool(_NUMBER.search(text) or _QUANTITY_WORDS.search(text))
 
+
+# ---------------------------------------------------------------- what kind of answer a sentence gives
+
+_MONTHS = ("january february march april may june july august september october november december "
+           "jan feb mar apr jun jul aug sep sept oct nov dec").split()
+_DAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
+_TIME = re.compile(
+    rf"\b(?:1[5-9]\d\d|20\d\d)s?\b|\b(?:{'|'.join(_MONTHS)})\b\.?|\b(?:{'|'.join(_DAYS)})\b|"
+    r"\b(?:yesterday|today|tomorrow|tonight|overnight|ago|earlier|later|soon|recently|now|currently|once|"
+    r"dawn|dusk|midnight|noon|morning|afternoon|evening|weekend|week|month|year|decade|century|season|"
+    r"spring|summer|autumn|fall|winter|christmas|easter|new year)\b|"
+    r"\b\d{1,2}(?:[.:]\d\d)?\s*(?:am|pm|a\.m\.|p\.m\.|hours?|days?|weeks?|months?|years?)\b|"
+    r"\b(?:since|until|till|by|before|after|during|between)\s+(?:the\s+)?\d", re.IGNORECASE)
+# Words that give a reason or a purpose: "because", "after the US imposed", "to defend the regime",
+# "fearful that", "over the crackdown".
+_CAUSE = re.compile(
+    r"\b(?:because|since|as a result|due to|owing to|thanks to|after|following|over|amid|in response|in retaliation|"
+    r"so that|in order to|for fear|fear(?:s|ed|ful)?|worr(?:y|ied|ies)|concern(?:s|ed)?|reasons?|caus(?:e|ed|es|ing)|"
+    r"led to|lead to|leads to|blam(?:e|ed|es)|prompt(?:ed|s)?|trigger(?:ed|s)?|spark(?:ed|s)?|result(?:ed|s)?|"
+    r"motivat\w*|aim(?:s|ed)? to|sought to|seek(?:s|ing)? to|want(?:s|ed)? to|would lose|could lose|risk\w*|"
+    r"threat\w*|so as to|which is why|that is why|thus|therefore|hence|given that|amid|in the wake of|"
+    r"to (?:help|support|protect|defend|avoid|prevent|stop|ensure|keep|show|counter|boost|reduce|fight|deal|"
+    r"meet|ease|secure|strengthen|weaken|push|maintain|save|win|gain|make|allow|improve|curb|limit))\b",
+    re.IGNORECASE)
+_ROLE = re.compile(
+    r"\b(?:minister|president|premier|prime minister|chancellor|king|queen|prince|police|officers?|officials?|"
+    r"spokes(?:man|woman|person)|chief|director|leader|chair(?:man|woman)?|mayor|governor|commissioner|judge|court|"
+    r"government|ministry|department|council|army|navy|military|company|firm|team|club|union|group|party|"
+    r"authorit(?:y|ies)|agency|board|committee|senator|mp|ambassador|secretary|general|captain|coach|doctor|"
+    r"scientists?|researchers?|students?|residents?|workers?|farmers?|players?|rider|driver|pilot|crew|man|woman|"
+    r"men|women|boy|girl|children|people|family|families|staff|experts?|analysts?|lawyers?)\b", re.IGNORECASE)
+_PLACE = re.compile(r"\b(?:in|at|near|from|to|outside|inside|across|north|south|east|west|off|on)\s+(?:the\s+)?"
+                    r"(?:[A-Z][\w'-]+|(?:\w+\s+){0,2}(?:airport|city|town|village|region|province|state|country|"
+                    r"coast|island|border|port|harbour|base|capital|hospital|school|centre|center|street|road|river))")
+
+
+def states_time(text: str) -> bool:
+    """The text gives a time: a year, month, weekday, clock time, duration or relative time."""
+    return bool(_TIME.search(strip_markers(text)))
+
+
+def states_cause(text: str) -> bool:
+    """The text gives a reason or a purpose ("because", "after …", "to defend …", "fearful that …")."""
+    return bool(_CAUSE.search(strip_markers(text)))
+
+
+def names_someone(text: str) -> bool:
+    """The text names a person or body: a capitalised name after its first word, or a role ("the minister")."""
+    words = WORD.findall(strip_markers(text))
+    named = any(w[:1].isupper() and w.lower() not in NOT_NAMES for w in words[1:])
+    return named or bool(_ROLE.search(text))
+
+
+def states_place(text: str) -> bool:
+    """The text gives a place: a preposition before a name or a place noun ("near Moscow", "at the airport")."""
+    return bool(_PLACE.search(strip_markers(text)))

@@ -136,6 +136,20 @@ class Citation:
         return data
 
 
+@dataclass(frozen=True)
+class AnswerPart:
+    """A part of the question and whether the answer covers it, with the citations that do."""
+
+    text: str
+    kind: str
+    answered: bool
+    citations: tuple[int, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The part as in ``ask --json``."""
+        return {"text": self.text, "kind": self.kind, "answered": self.answered, "citations": list(self.citations)}
+
+
 @dataclass
 class Answer:
     """The outcome of one question: text with [n] markers and the citations they point to."""
@@ -148,6 +162,8 @@ class Answer:
     standalone_question: str = ""
     timings_ms: dict[str, float] = field(default_factory=dict)
     trace: dict[str, Any] = field(default_factory=dict)
+    # The parts of a question of several parts, each answered or named as not in the documents.
+    parts: list[AnswerPart] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The answer as ``ask --json`` prints it."""
@@ -157,4 +173,5 @@ class Answer:
                 # why it was declined, and which fallback answered when the main backend's answer was declined
                 "declined_by": self.trace.get("declined_by") if self.abstained else None,
                 "answered_by_fallback": self.trace.get("answered_by"),
+                "parts": [p.to_json() for p in self.parts],
                 "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()}}

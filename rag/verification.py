@@ -27,7 +27,8 @@ from .chunking import split_sentences
 from .citations import is_decline, parse_markers, split_answer
 from .generation.base import Passage
 from .injection import gives_orders
-from .text_facts import says_something, missing_terms, required_terms, states_something, word_coverage
+from .meaning import MeaningChecker, restates_question
+from .text_facts import missing_terms, required_terms, says_something, states_something, word_coverage
 from .types import Citation
 
 
@@ -37,10 +38,11 @@ class SentenceVerdict:
 
     sentence: str
     cited: tuple[int, ...]
-    status: str                  # supported | reattached | unsupported | out-of-range-only | decline
+    status: str                  # supported | reattached | unsupported | unfaithful | out-of-range-only | decline
     passages: tuple[int, ...] = ()
     similarity: float = 0.0
     missing: tuple[str, ...] = ()
+    failed: tuple[str, ...] = ()     # the meaning checks that a close quote failed (rag.meaning)
 
 
 @dataclass
@@ -82,8 +84,10 @@ class Verifier:
     """Checks answer sentences against passages with the embedding model and term checks."""
 
     def __init__(self, embeddings: Embeddings, min_similarity: float = 0.55,
-                 reattach_similarity: float = 0.70, max_window: int = 3, min_coverage: float = 0.9) -> None:
+                 reattach_similarity: float = 0.70, max_window: int = 3, min_coverage: float = 0.9,
+                 meaning: MeaningChecker | None = None) -> None:
         self.embeddings = embeddings
+        self.meaning = meaning or MeaningChecker(embeddings)
         self.min_similarity = min_similarity
         self.reattach_similarity = reattach_similarity
         self.max_window = max_window
@@ -125,18 +129,26 @@ class Verifier:
             if is_decline(text) and not cited:
                 verdicts.append(SentenceVerdict(text, cited, "decline"))
                 continue
+            if restates_question(text, question):
+                # "Russia strengthened its ties with Cuba since 2019." to "How has Russia strengthened its
+                # ties with Cuba since 2019?" is close to any passage about those ties, and says nothing.
+                verdicts.append(SentenceVerdict(text, cited, "unfaithful", failed=("restatement",)))
+                continue
             valid = tuple(n for n in cited if n in by_number)
-            support = self._support(text, valid, units, similarity[row], self.min_similarity, by_number, given)
+            failed: set[str] = set()
+            support = self._support(text, valid, units, similarity[row], self.min_similarity, by_number, given, failed,
+                                    question)
             status = "supported"
             if support is None:
                 support = self._support(text, tuple(by_number), units, similarity[row], self.reattach_similarity,
-                                        by_number, given)
+                                        by_number, given, failed, question)
                 status = "reattached"
             if support is None:
-                status = "out-of-range-only" if cited and not valid else "unsupported"
+                status = "out-of-range-only" if cited and not valid else "unfaithful" if failed else "unsupported"
                 best = float(similarity[row].max())
                 verdicts.append(SentenceVerdict(text, cited, status, similarity=best,
-                                                missing=tuple(self._missing_everywhere(text, valid, by_number))))
+                                                missing=tuple(self._missing_everywhere(text, valid, by_number)),
+                                                failed=tuple(sorted(failed))))
                 continue
             chosen, score = support
             verdicts.append(SentenceVerdict(text, cited, status, tuple(u.passage for u in chosen), score))
@@ -174,13 +186,21 @@ class Verifier:
         return np.asarray(rows)
 
     def _support(self, text: str, allowed: tuple[int, ...], units: list[_Unit], scores: np.ndarray,
-                 threshold: float, by_number: dict[int, Passage], given: Sequence[str] = ()
-                 ) -> tuple[list[_Unit], float] | None:
+                 threshold: float, by_number: dict[int, Passage], given: Sequence[str] = (),
+                 failed: set[str] | None = None, question: str = "") -> tuple[list[_Unit], float] | None:
         """The closest quotable unit of the allowed passages that holds every name and number of
-        ``text`` (or two units that hold them together), or None."""
+        ``text`` and says what it says (or two units that do so together), or None. The meaning
+        checks that rejected a close unit are added to ``failed``."""
+        failed = set() if failed is None else failed
+
         def lacks(unit_text: str, *passage_numbers: int) -> list[str]:
             context = " ".join(by_number[n].chunk.text for n in passage_numbers)
-            return missing_terms(text, unit_text, context, given)
+            missing = missing_terms(text, unit_text, context, given)
+            if missing:
+                return missing
+            verdict = self.meaning.check(text, unit_text, question)
+            failed.update(verdict.failed)
+            return list(verdict.failed)
 
         scored: list[tuple[float, _Unit]] = []
         best_whole: tuple[float, _Unit] | None = None

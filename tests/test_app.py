@@ -4,6 +4,7 @@ and the access rules of ``app.py``."""
 from __future__ import annotations
 
 import logging
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Iterator
@@ -19,7 +20,7 @@ from rag.config import Settings
 from rag.errors import ConfigError, InputError
 from rag.types import Answer, Citation
 from rag.ui import build_app
-from rag.ui.chat import Backends, SearchOptions, history_turns
+from rag.ui.chat import MAX_HISTORY_TURNS, MAX_TURN_CHARS, Backends, SearchOptions, history_turns
 from rag.ui.corpus import Corpus, safe_upload_name
 from rag.ui.page import show_user_messages_as_text
 from rag.ui.render import answer_text, render_answer, render_error, render_hits, render_source_link, safe_href
@@ -183,6 +184,26 @@ def test_answer_text_and_history_turns_read_back_the_plain_answer() -> None:
     assert history_turns(history) == [("first?", "Tom & Jerry <b> said so [1].")]
 
 
+def test_history_from_a_client_is_cleaned_and_bounded() -> None:
+    def answer(text: str) -> str:
+        return render_answer(Answer(question="q", text=text, abstained=False,
+                                    citations=[Citation(1, "d", "T", "https://x.org", "q", 0, 1)]), {})
+
+    history: list[dict] = []
+    for n in range(50):
+        history += [{"role": "user", "content": f"question {n}?"}, {"role": "assistant", "content": answer(f"answer {n}.")}]
+    history += [{"role": "user", "content": "Who\x00 ordered\x1b[2J the\u202e delivery? " + "why " * 25_000},
+                {"role": "assistant", "content": answer("Putin did [1]. " + "x" * 20_000)},
+                {"role": "user", "content": "\x00\x01"}, {"role": "assistant", "content": answer("dropped")},
+                "not a message", {"role": "user"}]
+    turns = history_turns(history)
+    assert len(turns) == MAX_HISTORY_TURNS and turns[0] == ("question 45?", "answer 45.")
+    question, reply = turns[-1]
+    assert question.startswith("Who ordered [2J the delivery? why") and 1900 < len(question) <= MAX_TURN_CHARS
+    assert reply.startswith("Putin did [1]. xxx") and 1900 < len(reply) <= MAX_TURN_CHARS
+    assert not any(ch in question + reply for ch in "\x00\x1b\u202e")
+
+
 def test_found_passages_are_escaped(seed_assistant: Assistant) -> None:
     hits = seed_assistant.retriever.search("Russia Cuba", 2)
     assert "Found 2 passages in 1 document" in render_hits(hits)
@@ -275,17 +296,41 @@ def test_uploads_are_checked_copied_and_ingested(seed_settings: Settings, tmp_pa
     assert not outcome["garbage.txt"][0] and "binary" in outcome["garbage.txt"][1]
     assert seen and seen[-1][0] == 1.0
     stored = sorted(p.name for p in corpus.upload_dir.iterdir())
-    assert stored == ["lunar.txt"], "only accepted files are kept, under their safe names"
+    assert len(stored) == 1 and re.fullmatch(r"lunar-[0-9a-f]{10}\.txt", stored[0]), \
+        "only accepted files are kept, under their safe names"
     assert any(row[0] == "Lunar Greenhouse" and row[1] == 1 for row in corpus.rows())
     answer = assistant.ask("How many kilograms of potatoes did the lunar greenhouse grow?")
     assert not answer.abstained and "42" in answer.text
 
     lunar = next(doc_id for label, doc_id in corpus.choices() if label == "Lunar Greenhouse")
     assert "Removed “Lunar Greenhouse” (1 passage)" in corpus.remove(lunar)
-    assert not (corpus.upload_dir / "lunar.txt").exists()
+    assert not list(corpus.upload_dir.iterdir())
     assert [row[4] for row in corpus.rows()] == [SEED_ID]
     with pytest.raises(InputError):
         corpus.remove(lunar)
+
+
+def test_uploads_with_colliding_names_are_two_documents_and_a_failed_one_deletes_nothing(
+        seed_assistant: Assistant, tmp_path: Path) -> None:
+    corpus = Corpus(seed_assistant)
+    first = corpus.add_files([_upload(tmp_path, "Report.MD", b"# Kessel ferry\n\nThe ferry Aurora was refitted in "
+                                                             b"Kessel in 2019.\n")])
+    second = corpus.add_files([_upload(tmp_path, "report.md", b"# Tide tables\n\nTide tables are posted at the "
+                                                              b"harbour office every Monday.\n")])
+    assert first[0].ok and second[0].ok, (first, second)
+    titles = {row[0] for row in corpus.rows()}
+    assert {"Kessel ferry", "Tide tables"} <= titles, "the second upload must not replace the first"
+    assert len(list(corpus.upload_dir.iterdir())) == 2
+
+    failed = corpus.add_files([_upload(tmp_path, "Report.md", bytes(range(256)) * 64)])
+    assert not failed[0].ok and "binary" in failed[0].message
+    again = corpus.add_files([_upload(tmp_path, "REPORT.md", b"# Kessel ferry\n\nThe ferry Aurora was refitted in "
+                                                            b"Kessel in 2019.\n")])
+    assert again[0].ok, again
+    for document in corpus.documents():
+        if document.title in ("Kessel ferry", "Tide tables"):
+            assert Path(str(document.metadata["path"])).is_file(), "every stored document keeps its file"
+    assert len(list(corpus.upload_dir.iterdir())) == 2 and len(corpus.rows()) == 3
 
 
 def test_removing_a_corpus_document_keeps_its_file(seed_assistant: Assistant) -> None:

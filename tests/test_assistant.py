@@ -7,6 +7,7 @@ import pytest
 from rag.assistant import Assistant, Done, Sources, Status, Token, clean_question
 from rag.errors import InputError
 from rag.generation.base import Passage
+from rag.question_parts import QuestionPart
 
 from .conftest import SEED_ID, seed_text
 
@@ -60,7 +61,7 @@ class AnswersBeside:
 
     name = "answers-beside"
 
-    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
+    def stream(self, question: str, passages: Sequence[Passage], parts: Sequence[QuestionPart] = ()) -> Iterator[str]:
         n = next(p.n for p in passages if "ordered by President" in p.chunk.text)
         yield f"The delivery was directly ordered by President Vladimir Putin [{n}]."
 
@@ -78,7 +79,7 @@ class SaysNotInCorpus:
 
     name = "declines"
 
-    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
+    def stream(self, question: str, passages: Sequence[Passage], parts: Sequence[QuestionPart] = ()) -> Iterator[str]:
         yield "NOT_IN_CORPUS"
 
 
@@ -87,7 +88,7 @@ class WritesUnsupported:
 
     name = "unsupported"
 
-    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
+    def stream(self, question: str, passages: Sequence[Passage], parts: Sequence[QuestionPart] = ()) -> Iterator[str]:
         yield "The delivery was ordered by President Vladimir Putin on 14 March [1]."
 
 
@@ -146,8 +147,8 @@ def test_the_fallback_is_off_for_declines_it_may_not_overturn(seed_assistant: As
 
 def test_the_default_llm_assistant_gets_an_extractive_fallback_and_a_grader(seed_settings) -> None:  # type: ignore[no-untyped-def]
     from rag.assistant import make_fallback
-    from rag.grading import make_grader
     from rag.generation.extractive import ExtractiveGenerator
+    from rag.grading import make_grader
     extractive = ExtractiveGenerator(None)  # type: ignore[arg-type]
     assert make_fallback(seed_settings, extractive, None) == (None, None)   # no fallback to itself
     assert make_grader(extractive) is None                                  # no chat model to read with

@@ -21,6 +21,7 @@ import app as app_module
 from rag.assistant import Assistant
 from rag.config import PROJECT_ROOT, Settings
 from rag.generation.base import Passage
+from rag.question_parts import QuestionPart
 
 from .servers import free_port
 
@@ -67,8 +68,8 @@ class PacedGenerator:
     def __init__(self, inner: Any, delay: float = 0.25) -> None:
         self.inner, self.delay, self.name = inner, delay, inner.name
 
-    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
-        for piece in self.inner.stream(question, passages):
+    def stream(self, question: str, passages: Sequence[Passage], parts: Sequence[QuestionPart] = ()) -> Iterator[str]:
+        for piece in self.inner.stream(question, passages, parts):
             time.sleep(self.delay)
             yield piece
 

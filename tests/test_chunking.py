@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from rag.chunking import chunk_document, chunk_spans, split_sentences
 from rag.types import SourceDocument

@@ -4,14 +4,13 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from rag.cli import main
+from rag.config import PROJECT_ROOT
 
 from .conftest import SEED_ID, seed_text, store_flags
-from rag.config import PROJECT_ROOT
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]

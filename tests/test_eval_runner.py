@@ -132,6 +132,7 @@ def test_eval_command_rejects_an_unknown_suite(capsys) -> None:  # type: ignore[
 
 def test_replay_answers_with_the_recorded_text_and_names_cases_whose_passages_moved() -> None:
     import importlib.util
+
     from rag.config import PROJECT_ROOT
     from rag.generation.base import number_passages
     from rag.types import Chunk

@@ -22,10 +22,10 @@ from PIL import Image
 
 from rag.assistant import MAX_QUESTION_CHARS, Assistant, clean_question
 from rag.chunking import chunk_document, chunk_spans, split_sentences
+from rag.citations import parse_markers, split_answer
 from rag.errors import InputError, LoadError
 from rag.generation.base import number_passages
 from rag.loading import LOADERS, load_file
-from rag.citations import parse_markers, split_answer
 from rag.types import Answer, SourceDocument
 from rag.verification import Verifier
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 from typing import Iterator
 
 import httpx
@@ -26,9 +25,10 @@ def chunk(text: str) -> Chunk:
 
 
 def test_generation_stops_when_the_model_repeats_itself() -> None:
-    from rag.generation.chat import ChatModelGenerator
     from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
     from langchain_core.messages import AIMessage
+
+    from rag.generation.chat import ChatModelGenerator
 
     looping = "Aid went to Cuba [1]. It helped the regime [1]. It helped the regime [1]. It helped the regime [1]."
     model = GenericFakeChatModel(messages=iter([AIMessage(looping)]))

@@ -24,6 +24,7 @@ from rag.assistant import Assistant
 from rag.config import PROJECT_ROOT, Settings
 from rag.generation import make_generator
 from rag.generation.base import Passage
+from rag.question_parts import QuestionPart
 from rag.ui.chat import Backends
 
 from .conftest import free_port
@@ -55,11 +56,11 @@ class HeldGenerator:
         self.release = threading.Event()
         self.entered = 0
 
-    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
+    def stream(self, question: str, passages: Sequence[Passage], parts: Sequence[QuestionPart] = ()) -> Iterator[str]:
         self.entered += 1
         with self.lock:
             self.release.wait(timeout=120)
-            yield from self.inner.stream(question, passages)
+            yield from self.inner.stream(question, passages, parts)
 
 
 @pytest.mark.slow

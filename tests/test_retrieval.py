@@ -12,8 +12,6 @@ from rag.ingestion import Ingestor
 from rag.keyword import KeywordIndex
 from rag.retrieval import Filters, Retriever, maximal_marginal_relevance, reciprocal_rank_fusion, relative_score_fusion
 
-from .conftest import make_settings
-
 DOCUMENTS = {
     # Four notices that differ only in amount, city and season: dense search blurs the amounts.
     **{f"notice-{i}": ("Procurement notice", f"2020-03-0{i + 1}",

@@ -8,9 +8,21 @@ import pytest
 
 from rag.chunking import chunk_spans, split_sentences
 from rag.citations import strip_markers
-from rag.evaluation.scoring import (Score, aggregate, answer_counts, bootstrap_percentile, bootstrap_ratio,
-                                    fact_verdicts, forbidden_found, hit_at_k, judge_answer, ndcg_at_k,
-                                    quote_problem, reciprocal_rank, retrieval_counts)
+from rag.evaluation.scoring import (
+    Score,
+    aggregate,
+    answer_counts,
+    bootstrap_percentile,
+    bootstrap_ratio,
+    fact_verdicts,
+    forbidden_found,
+    hit_at_k,
+    judge_answer,
+    ndcg_at_k,
+    quote_problem,
+    reciprocal_rank,
+    retrieval_counts,
+)
 from rag.evaluation.suites import Case, Evidence, Part, corpus_for, load_suite
 from rag.types import Citation
 

@@ -4,8 +4,8 @@ import pytest
 
 from rag.citations import is_decline, parse_markers, split_answer
 from rag.generation.base import number_passages
-from rag.types import Chunk
 from rag.text_facts import asks_for_quantity, missing_terms, required_terms, states_quantity
+from rag.types import Chunk
 from rag.verification import Verifier
 
 from .conftest import seed_text

@@ -1,7 +1,12 @@
-"""``python -m rag ingest https://...``: pages served on loopback by a real HTTP server."""
+"""``python -m rag ingest https://...``: pages served on loopback by a real HTTP server.
+
+Fetching loopback is opt-in (``RAG_ALLOW_LOOPBACK_URLS``, ``allow_loopback=True``); these tests
+opt in, except those that check the refusals (loopback without the opt-in, redirects to
+private and link-local addresses, a server that drips its answer)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -14,7 +19,7 @@ import pytest
 from rag.assistant import Assistant
 from rag.cli import main
 from rag.errors import LoadError
-from rag.loading import load_url
+from rag.loading import load_url as load_any_url
 
 from . import documents as make
 from .conftest import make_settings
@@ -34,14 +39,39 @@ PAGES: dict[str, tuple[int, str, bytes, float]] = {
 }
 # Sent without a Content-Length: the size limit must hold while reading.
 UNDECLARED = {"/undeclared.html"}
+# Redirects to addresses inside the network: the cloud metadata service, a private host, a
+# loopback address named as IPv6, a name that resolves to loopback.
+REDIRECTS = {"/moved": "/news/harbour.html",
+             "/to-metadata": "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
+             "/to-private": "http://10.0.0.1/admin", "/to-mapped": "http://[::ffff:192.168.1.1]/",
+             "/to-ftp": "ftp://127.0.0.1/x"}
+load_url = functools.partial(load_any_url, allow_loopback=True)
+
+
+@pytest.fixture(autouse=True)
+def _allow_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The site below is on 127.0.0.1: opt in to fetching loopback for the CLI too."""
+    monkeypatch.setenv("RAG_ALLOW_LOOPBACK_URLS", "1")
 
 
 class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (the http.server API)
-        if self.path == "/moved":
+        if self.path in REDIRECTS:
             self.send_response(302)
-            self.send_header("Location", "/news/harbour.html")
+            self.send_header("Location", REDIRECTS[self.path])
             self.end_headers()
+            return
+        if self.path == "/drip.txt":  # a byte every 0.2 s: no read ever times out
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            try:
+                for _ in range(40):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
             return
         status, content_type, body, delay = PAGES.get(self.path, (404, "text/plain", b"no such page", 0.0))
         time.sleep(delay)
@@ -151,3 +181,35 @@ def test_a_failed_url_leaves_the_store_unchanged_and_the_batch_goes_on(
 def test_only_http_urls_are_fetched(tmp_path: Path, capsys: pytest.CaptureFixture[str], url: str) -> None:
     code, _, err = run(capsys, "ingest", url, "--data-dir", str(tmp_path / "data"))
     assert code == 2 and "only http:// and https:// URLs" in err
+
+
+def test_loopback_is_refused_without_the_opt_in(site: str, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    with pytest.raises(LoadError, match="it resolves to 127.0.0.1, a loopback address, not a public one"):
+        load_any_url(f"{site}/notes.txt", max_bytes=1_000_000)
+    monkeypatch.delenv("RAG_ALLOW_LOOPBACK_URLS")
+    code, _, err = run(capsys, "ingest", f"{site}/notes.txt", "--data-dir", str(tmp_path / "data"))
+    assert code == 2 and "(set RAG_ALLOW_LOOPBACK_URLS=1 to ingest pages served on this machine)" in err
+
+
+@pytest.mark.parametrize("path, reason", [
+    ("/to-metadata", "refusing to fetch 169.254.169.254: it resolves to 169.254.169.254, a link-local address"),
+    ("/to-private", "refusing to fetch 10.0.0.1: it resolves to 10.0.0.1, a private address"),
+    ("/to-mapped", "it resolves to 192.168.1.1, a private address"),
+    ("/to-ftp", "which is not an http(s) URL"),
+])
+def test_redirects_into_the_network_are_refused_at_every_hop(site: str, path: str, reason: str,
+                                                             capsys: pytest.CaptureFixture[str],
+                                                             tmp_path: Path) -> None:
+    with pytest.raises(LoadError) as error:
+        load_url(f"{site}{path}", max_bytes=1_000_000, timeout_s=5)
+    assert reason in error.value.reason
+    code, _, err = run(capsys, "ingest", f"{site}{path}", "--data-dir", str(tmp_path / "data"))
+    assert code == 2 and reason in err
+
+
+def test_a_server_that_drips_its_answer_is_cut_off_by_the_total_time_limit(site: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(LoadError, match="no answer within 2 s"):
+        load_url(f"{site}/drip.txt", max_bytes=1_000_000, timeout_s=1.5)
+    assert time.monotonic() - started < 4

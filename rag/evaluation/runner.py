@@ -109,7 +109,7 @@ class _NoGenerator:
 
     name = "none"
 
-    def stream(self, question: str, passages: Any) -> Iterator[str]:
+    def stream(self, question: str, passages: Any, parts: Any = ()) -> Iterator[str]:
         raise NotImplementedError("retrieval-only configurations do not generate")
 
 
@@ -362,7 +362,7 @@ def _score_answer(record: dict[str, Any], system: System, case: Case, answer: An
         passages=[{"n": n, "doc_id": h.chunk.doc_id, "title": h.chunk.title, "start": h.chunk.start,
                    "end": h.chunk.end, "relevance": round(h.relevance, 4), "text": h.chunk.text}
                   for n, h in enumerate(hits, start=1)],
-        verification=trace.get("verdicts"),
+        question_parts=trace.get("parts"), verification=trace.get("verdicts"),
         timings_ms={k: round(v, 1) for k, v in (answer.timings_ms if answer else {}).items()})
     return judge_record(record, case, answer.citations if answer else [], texts)
 
@@ -422,7 +422,9 @@ def _prompt_of(system: System, answer: Answer | None, history: Sequence[Turn]) -
     if not isinstance(assistant.generator, ChatModelGenerator):
         return None
     question = answer.standalone_question if history else answer.question
-    messages = assistant.generator.prompt(question, number_passages([h.chunk for h in answer.hits]))
+    from ..question_parts import question_parts
+    messages = assistant.generator.prompt(question, number_passages([h.chunk for h in answer.hits]),
+                                          question_parts(answer.question))
     return "\n\n".join(f"[{m.type}]\n{m.content}" for m in messages)
 
 

@@ -7,7 +7,9 @@ from typing import Iterator, Protocol, Sequence
 
 # The sentinel and the decline reader live with the marker grammar; re-exported for the backends.
 from ..citations import NOT_IN_CORPUS, is_decline  # noqa: F401
+from ..question_parts import QuestionPart
 from ..types import Chunk
+
 
 @dataclass(frozen=True)
 class Passage:
@@ -27,6 +29,6 @@ class Generator(Protocol):
 
     name: str
 
-    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
+    def stream(self, question: str, passages: Sequence[Passage], parts: Sequence[QuestionPart] = ()) -> Iterator[str]:
         """Yield the answer text piece by piece."""
         ...

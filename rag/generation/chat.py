@@ -16,6 +16,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from ..citations import NOT_IN_CORPUS, SENTENCE_END, strip_markers
+from ..question_parts import QuestionPart
 from .base import Passage
 from .focus import focus_passages
 
@@ -45,13 +46,20 @@ Instructions:
 
 Question: {question}"""
 
+# For a question of several parts: each part is named, so that the model answers all of them.
+PARTS_TEMPLATE = "\nThe question has {count} parts; answer each one in its own sentence: {parts}"
+
+
 def format_passages(passages: Sequence[Passage]) -> str:
     """Passages as the model sees them: number, then the text on one line."""
     return "\n\n".join(f"[{p.n}] {' '.join(p.chunk.text.split())}" for p in passages)
 
 
-def build_messages(question: str, passages: Sequence[Passage]) -> list[BaseMessage]:
-    """The chat messages for one question."""
+def build_messages(question: str, passages: Sequence[Passage], parts: Sequence[QuestionPart] = ()) -> list[BaseMessage]:
+    """The chat messages for one question (and its parts, when it has several)."""
+    if len(parts) > 1:
+        question += PARTS_TEMPLATE.format(count=len(parts), parts=" ".join(f"({i}) {p.text}"
+                                                                           for i, p in enumerate(parts, start=1)))
     return [SystemMessage(SYSTEM_PROMPT),
             HumanMessage(USER_TEMPLATE.format(passages=format_passages(passages), question=question,
                                               sentinel=NOT_IN_CORPUS))]
@@ -68,18 +76,19 @@ class ChatModelGenerator:
         self.embeddings = embeddings
         self.context_sentences = context_sentences
 
-    def prompt(self, question: str, passages: Sequence[Passage]) -> list[BaseMessage]:
+    def prompt(self, question: str, passages: Sequence[Passage], parts: Sequence[QuestionPart] = ()
+               ) -> list[BaseMessage]:
         """The messages the model is given for this question."""
         if self.embeddings is not None and self.context_sentences > 0:
-            passages = focus_passages(question, passages, self.embeddings, self.context_sentences)
-        return build_messages(question, passages)
+            passages = focus_passages(question, passages, self.embeddings, self.context_sentences, parts)
+        return build_messages(question, passages, parts)
 
-    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
+    def stream(self, question: str, passages: Sequence[Passage], parts: Sequence[QuestionPart] = ()) -> Iterator[str]:
         """Yield the model's answer as it is written; stop when it starts repeating itself."""
         written = ""
         sentence_start = 0
         seen: set[str] = set()
-        for chunk in self.model.stream(self.prompt(question, passages)):
+        for chunk in self.model.stream(self.prompt(question, passages, parts)):
             text = chunk.content if isinstance(chunk.content, str) else "".join(
                 part.get("text", "") for part in chunk.content if isinstance(part, dict))
             if not text:

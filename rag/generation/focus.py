@@ -17,6 +17,7 @@ from langchain_core.embeddings import Embeddings
 from ..chunking import split_sentences
 from ..injection import gives_orders
 from ..keyword import tokenize
+from ..question_parts import QuestionPart
 from .base import Passage
 
 
@@ -70,19 +71,37 @@ def rank_sentences(question: str, passages: Sequence[Passage], embeddings: Embed
     return sorted(ranked, key=lambda s: -s.score)
 
 
+def rank_for_parts(question: str, passages: Sequence[Passage], embeddings: Embeddings,
+                   parts: Sequence[QuestionPart] = ()) -> list[RankedSentence]:
+    """The passages' sentences ranked so that every part of the question has its best evidence
+    near the top: the rankings for the whole question and for each part, taken in turn. A one-part
+    question is ranked as a whole."""
+    whole = rank_sentences(question, passages, embeddings)
+    if len(parts) <= 1:
+        return whole
+    rankings = [whole, *(rank_sentences(p.text, passages, embeddings) for p in parts)]
+    merged: dict[tuple[int, int], RankedSentence] = {}
+    for round_ in range(max(len(r) for r in rankings)):
+        for ranking in rankings:
+            if round_ < len(ranking):
+                merged.setdefault((ranking[round_].n, ranking[round_].position), ranking[round_])
+    return list(merged.values())
+
+
 def in_reading_order(sentences: Sequence[RankedSentence]) -> list[RankedSentence]:
     """Passages in retrieval order, sentences in document order within each."""
     return sorted(sentences, key=lambda s: (s.n, s.position))
 
 
 def focus_passages(question: str, passages: Sequence[Passage], embeddings: Embeddings,
-                   max_sentences: int) -> list[Passage]:
+                   max_sentences: int, parts: Sequence[QuestionPart] = ()) -> list[Passage]:
     """The passages cut down to their ``max_sentences`` best sentences overall, in reading order;
     passages keep their numbers (citations still point at the whole passage), and a passage with
-    none of the best sentences is left out. ``max_sentences`` 0 keeps the passages whole."""
+    none of the best sentences is left out. For a question of several ``parts`` the best sentences
+    for each part are among them. ``max_sentences`` 0 keeps the passages whole."""
     if max_sentences <= 0:
         return list(passages)
-    best = in_reading_order(rank_sentences(question, passages, embeddings)[:max_sentences])
+    best = in_reading_order(rank_for_parts(question, passages, embeddings, parts)[:max_sentences])
     if not best:
         return list(passages)
     by_number = {p.n: p for p in passages}

@@ -22,6 +22,7 @@ from langchain_core.embeddings import Embeddings
 
 from ..config import Settings
 from ..errors import ModelError
+from ..question_parts import QuestionPart
 from .base import Passage
 from .chat import ChatModelGenerator
 
@@ -151,10 +152,10 @@ class LocalLLMGenerator(ChatModelGenerator):
     # Shared by every generator over the process's one model, and by the question rewriter.
     lock = threading.Lock()
 
-    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
+    def stream(self, question: str, passages: Sequence[Passage], parts: Sequence[QuestionPart] = ()) -> Iterator[str]:
         """Wait for the model, then stream the answer."""
         with self.lock:
-            yield from super().stream(question, passages)
+            yield from super().stream(question, passages, parts)
 
 
 def make_llamacpp_generator(settings: Settings, embeddings: Embeddings) -> LocalLLMGenerator:

@@ -137,12 +137,13 @@ def _walk(folder: Path) -> Iterator[Path]:
                 yield Path(root) / name
 
 
-def load_source(source: Path | str, max_bytes: int = MAX_FILE_BYTES) -> list[SourceDocument]:
-    """Load a file, or fetch and load an http(s) URL."""
+def load_source(source: Path | str, max_bytes: int = MAX_FILE_BYTES,
+                allow_loopback_urls: bool = False) -> list[SourceDocument]:
+    """Load a file, or fetch and load an http(s) URL (on loopback only when allowed)."""
     if not (isinstance(source, str) and is_url(source)):
         return load_file(Path(source), max_bytes)
     try:
-        return load_url(source, max_bytes)
+        return load_url(source, max_bytes, allow_loopback=allow_loopback_urls)
     except LoadError:
         raise
     except Exception as error:  # a parser library failing on what the server sent

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Sequence
@@ -10,8 +12,13 @@ from urllib.parse import urlsplit
 
 from openpyxl.utils import get_column_letter
 
+from ..errors import LoadError
 from ..types import content_hash
 from .cleaning import clean_text
+
+# A .docx or .xlsx is a zip: what it unpacks to is bounded before any parser opens it.
+MAX_ZIP_ENTRIES = 10_000
+MAX_ZIP_BYTES = 512 * 2**20
 
 # Between two pages of a document: a paragraph break, so no sentence runs across pages.
 PAGE_BREAK = "\n\n"
@@ -96,3 +103,19 @@ def column_headers(row: Sequence[object], first: int = 0) -> list[str]:
     """Header names of a table, with a column letter standing in for a blank header."""
     return [cell_text(value) or f"Column {get_column_letter(first + n + 1)}" for n, value in enumerate(row)]
 
+
+
+def check_zip(path: Path, data: bytes) -> None:
+    """Refuse a zip-based file (.docx, .xlsx) with too many entries or too much to unpack, from
+    its directory alone (a reader never yields more than an entry's declared size)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return  # not a zip: the format's parser says what is wrong with it
+    if len(entries) > MAX_ZIP_ENTRIES:
+        raise LoadError(str(path), f"the file holds {len(entries):,} packed parts; the limit is {MAX_ZIP_ENTRIES:,}")
+    unpacked = sum(entry.file_size for entry in entries)
+    if unpacked > MAX_ZIP_BYTES:
+        raise LoadError(str(path), f"the file unpacks to {unpacked / 2**20:,.0f} MB; the limit is "
+                                   f"{MAX_ZIP_BYTES / 2**20:.0f} MB")

@@ -18,16 +18,17 @@ TIMEOUT_S = 120
 INSTALL_HINT = "OCR needs Tesseract: install Debian's tesseract-ocr (scripts/install-system-packages.sh does)"
 
 
-def ocr_image(image: Image.Image, name: str) -> str:
-    """The text Tesseract reads in ``image``; LoadError naming ``name`` when it cannot run."""
+def ocr_image(image: Image.Image, name: str, timeout_s: float = TIMEOUT_S) -> str:
+    """The text Tesseract reads in ``image`` within ``timeout_s``; LoadError naming ``name`` when
+    it cannot run or runs out of time."""
     try:
-        return str(pytesseract.image_to_string(_flatten(image), lang=LANGUAGES, timeout=TIMEOUT_S))
+        return str(pytesseract.image_to_string(_flatten(image), lang=LANGUAGES, timeout=max(1, int(timeout_s))))
     except pytesseract.TesseractNotFoundError as error:
         raise LoadError(name, INSTALL_HINT) from error
     except pytesseract.TesseractError as error:
         raise LoadError(name, f"Tesseract could not read the image: {error.message}") from error
     except RuntimeError as error:  # pytesseract's timeout
-        raise LoadError(name, f"OCR gave up after {TIMEOUT_S} s: {error}") from error
+        raise LoadError(name, f"OCR gave up after {timeout_s:.0f} s: {error}") from error
 
 
 def _flatten(image: Image.Image) -> Image.Image:

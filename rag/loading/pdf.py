@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 from pathlib import Path
 
 from pypdf import PageObject, PasswordType, PdfReader
@@ -19,10 +20,18 @@ from .ocr import ocr_image
 
 log = logging.getLogger(__name__)
 
+MAX_PAGES = 2000
+# OCR of one scanned page, all its images together; a page with more images is read in part.
+OCR_PAGE_S = 120.0
+MAX_IMAGES_PER_PAGE = 20
+
 
 def load_pdf(path: Path, data: bytes) -> list[SourceDocument]:
     """Load a PDF as one document with one page start per page."""
     reader = _open(path, data)
+    if len(reader.pages) > MAX_PAGES:
+        raise LoadError(str(path), f"the PDF has {len(reader.pages):,} pages; the limit is {MAX_PAGES:,}: "
+                                   "split it into smaller files")
     pages: list[str] = []
     scanned = 0
     for number, page in enumerate(reader.pages, start=1):
@@ -75,14 +84,19 @@ def _ocr_page(page: PageObject, path: Path, number: int) -> str:
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError) as error:
         log.warning("%s page %d: cannot read its images (%s)", path, number, error)
         return ""
-    for image in images:
+    deadline = time.monotonic() + OCR_PAGE_S
+    for image in images[:MAX_IMAGES_PER_PAGE]:
+        left = deadline - time.monotonic()
+        if left <= 1:
+            log.warning("%s page %d: OCR stopped after %.0f s", path, number, OCR_PAGE_S)
+            break
         try:
             picture = image.image
         except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError) as error:
             log.warning("%s page %d: cannot decode image %s (%s)", path, number, image.name, error)
             continue
         if picture is not None:
-            texts.append(ocr_image(picture, f"{path} page {number}"))
+            texts.append(ocr_image(picture, f"{path} page {number}", timeout_s=left))
     return "\n\n".join(t for t in texts if t.strip())
 
 

@@ -18,7 +18,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from ..errors import LoadError
 from ..types import Scalar, SourceDocument
 from .cleaning import clean_text, decode_text, looks_binary
-from .common import column_headers, default_doc_id, describe_row, file_source, iso_date
+from .common import check_zip, column_headers, default_doc_id, describe_row, file_source, iso_date
 
 # Delimiters the sniffer may choose from; anything else is read as a comma-separated file.
 _DELIMITERS = ",;\t|"
@@ -26,6 +26,7 @@ _DELIMITERS = ",;\t|"
 
 def load_xlsx(path: Path, data: bytes) -> list[SourceDocument]:
     """Load a workbook as one document: a section per sheet, a line per row."""
+    check_zip(path, data)
     try:
         # read_only streams rows instead of building every cell; data_only gives formulas' values.
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)

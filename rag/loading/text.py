@@ -4,33 +4,17 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from ..errors import LoadError
 from ..types import Scalar, SourceDocument
 from .cleaning import clean_text, decode_text, looks_binary
 from .common import default_doc_id, file_source
+from .dates import document_date
+from .front_matter import FrontMatterError, split_front_matter
 
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n", re.DOTALL)
 _MD_HEADING = re.compile(r"^#{1,3}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 # News text often ends with its own "Source: <url>" line.
 _SOURCE_LINE = re.compile(r"^\s*source:\s*<?(https?://[^\s>]+)>?\s*$", re.IGNORECASE | re.MULTILINE)
-
-
-def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
-    """Return the YAML front matter as a dict and the body after it."""
-    match = _FRONT_MATTER.match(text)
-    if not match:
-        return {}, text
-    try:
-        data = yaml.safe_load(match.group(1))
-    except yaml.YAMLError:
-        return {}, text  # not front matter after all: keep the text whole
-    if not isinstance(data, dict):
-        return {}, text
-    return data, text[match.end():]
 
 
 def _guess_title(body: str, path: Path, markdown: bool) -> str:
@@ -48,7 +32,10 @@ def load_text_file(path: Path, data: bytes) -> list[SourceDocument]:
     raw = decode_text(data)
     if raw is None or looks_binary(raw):
         raise LoadError(str(path), "binary data, not text (is the file extension right?)")
-    front, body = split_front_matter(raw.replace("\r\n", "\n"))
+    try:
+        front, body = split_front_matter(raw.replace("\r\n", "\n"))
+    except FrontMatterError as error:
+        raise LoadError(str(path), str(error)) from error
     body = clean_text(body)
     if not body.strip():
         raise LoadError(str(path), "the file holds no text")
@@ -58,7 +45,9 @@ def load_text_file(path: Path, data: bytes) -> list[SourceDocument]:
                  (source_line.group(1) if source_line else file_source(path)))
     metadata: dict[str, Scalar] = {"format": "markdown" if markdown else "text"}
     for key, value in front.items():
-        if key not in ("id", "title", "source", "url") and value is not None:
+        if key == "date" and value is not None:
+            metadata["date"] = document_date(value, str(path))  # ISO, so date filters can compare it
+        elif key not in ("id", "title", "source", "url") and value is not None:
             metadata[str(key)] = value if isinstance(value, (str, int, float, bool)) else str(value)
     return [SourceDocument(
         doc_id=str(front.get("id") or default_doc_id(path)),

@@ -16,11 +16,12 @@ from docx.text.paragraph import Paragraph
 from ..errors import LoadError
 from ..types import Scalar, SourceDocument
 from .cleaning import clean_text
-from .common import column_headers, default_doc_id, describe_row, file_source, iso_date
+from .common import check_zip, column_headers, default_doc_id, describe_row, file_source, iso_date
 
 
 def load_docx(path: Path, data: bytes) -> list[SourceDocument]:
     """Load a .docx file: each paragraph a paragraph, each table row a line with its headers."""
+    check_zip(path, data)
     try:
         document = docx.Document(io.BytesIO(data))
         blocks = _blocks(document)

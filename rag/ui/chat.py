@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from ..assistant import Assistant, Done, Sources, Status, Token
+from ..assistant import MAX_QUESTION_CHARS, Assistant, Done, Sources, Status, Token, clean_question
 from ..errors import GenerationError, InputError, RagError
 from ..generation import BACKENDS, make_generator
 from ..retrieval import Filters
@@ -35,6 +35,11 @@ MAX_FILTER_DOCUMENTS = 200
 # Answers admitted at once per one-at-a-time backend: one writes, the rest wait their turn. With
 # about 10 s per LLM answer, the last admitted waits under three minutes; more are turned away.
 MAX_WAITING = 16
+# The history comes from the client (an API caller can send anything): only the last few turns
+# are kept, each cleaned like a question and cut to a question's length, so the prompt is bounded.
+MAX_HISTORY_TURNS = 6
+MAX_TURN_CHARS = MAX_QUESTION_CHARS
+_MAX_MESSAGE_CHARS = 100_000  # of a rendered message, before its answer text is read out
 
 
 class Backends:
@@ -169,19 +174,32 @@ def respond(backends: Backends, message: str, history: Sequence[dict[str, Any]],
 
 def history_turns(history: Sequence[dict[str, Any]]) -> list[Turn]:
     """(question, answer text) pairs from the chat history, without markup; declines and errors
-    are left out so that a follow-up builds on answers only."""
+    are left out so that a follow-up builds on answers only. Only the last ``MAX_HISTORY_TURNS``
+    are kept, each side cleaned like a question (no control characters) and at most
+    ``MAX_TURN_CHARS`` long; a turn with nothing usable left is dropped."""
     turns: list[Turn] = []
     question: str | None = None
-    for message in history:
-        content = message_text(message.get("content"))
+    recent = history[-4 * MAX_HISTORY_TURNS:] if isinstance(history, (list, tuple)) else []
+    for message in recent:
+        if not isinstance(message, dict):
+            continue
+        content = message_text(message.get("content"))[:_MAX_MESSAGE_CHARS]
         if message.get("role") == "user":
-            question = content
+            question = _bounded(content)
         elif question is not None:
-            answer = render.answer_text(content)
+            answer = _bounded(render.answer_text(content))
             if answer:
                 turns.append((question, answer))
             question = None
-    return turns
+    return turns[-MAX_HISTORY_TURNS:]
+
+
+def _bounded(text: str) -> str | None:
+    """``text`` cleaned like a question and cut to ``MAX_TURN_CHARS``; None when nothing is left."""
+    try:
+        return clean_question(text[:MAX_TURN_CHARS])  # cleaning only shortens it
+    except InputError:
+        return None
 
 
 def message_text(content: Any) -> str:

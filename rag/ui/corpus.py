@@ -2,12 +2,16 @@
 the table of documents; removal.
 
 An upload's client-side name is used for display only: the file is copied into
-``<data_dir>/uploads`` under a name made of ASCII letters, digits, ``-`` and ``_`` plus its
-(allowed) suffix, so no name can point anywhere else. Archives are refused, not unpacked.
+``<data_dir>/uploads`` under a name made of ASCII letters, digits, ``-`` and ``_``, the first
+characters of its content's SHA-256 and its (allowed) suffix, so no name can point anywhere else
+and two different files never share a name (``Report.PDF`` and ``report.pdf`` are two documents;
+the same bytes uploaded again are the same document). A failed upload deletes only the file it
+stored itself. Archives are refused, not unpacked.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -50,6 +54,24 @@ def safe_upload_name(client_name: str) -> str:
     stem = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-_")[:80].strip("-_") or "document"
     suffix = re.sub(r"[^a-z0-9.]", "", suffix)
     return f"{stem}{suffix}"
+
+
+def stored_upload_name(client_name: str, digest: str) -> str:
+    """The name an upload is stored under: its safe name, lower-cased, with the first ten hex
+    digits of its content's SHA-256 before the suffix (``report-3f2a9c0b1d.pdf``)."""
+    safe = safe_upload_name(client_name).lower()
+    suffix = PurePosixPath(safe).suffix if "." in safe else ""
+    stem = safe[: len(safe) - len(suffix)]
+    return f"{stem[:80]}-{digest[:10]}{suffix}"
+
+
+def file_digest(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def display_source(source: str) -> str:
@@ -109,28 +131,35 @@ class Corpus:
         """Check, copy and ingest uploaded files given as (temporary path, client name)."""
         results: dict[int, UploadResult] = {}
         accepted: dict[int, Path] = {}
+        created: set[Path] = set()  # files this call stored: the only ones a failure may delete
         self.upload_dir.mkdir(parents=True, exist_ok=True)
         for index, (temporary, name) in enumerate(uploads):
             problem = self.check(Path(temporary), name)
             if problem:
                 results[index] = UploadResult(name, False, problem)
                 continue
-            target = self.upload_dir / safe_upload_name(name)
-            if target in accepted.values():
-                results[index] = UploadResult(name, False, "another file in this upload has the same name")
-                continue
-            staging = self.upload_dir / f".incoming-{uuid.uuid4().hex}"
             try:
-                shutil.copyfile(temporary, staging)
-                os.replace(staging, target)  # a re-uploaded file replaces its earlier version whole
+                target = self.upload_dir / stored_upload_name(name, file_digest(Path(temporary)))
             except OSError as error:
-                staging.unlink(missing_ok=True)
-                log.warning("cannot store upload %s: %s", target.name, error)
-                results[index] = UploadResult(name, False, f"cannot store the file ({error.strerror or error})")
+                results[index] = UploadResult(name, False, f"cannot read the upload ({error.strerror or error})")
                 continue
+            if target in accepted.values():
+                results[index] = UploadResult(name, False, "the same file is in this upload twice")
+                continue
+            if not target.exists():  # the same bytes stored before: that file is the document already
+                staging = self.upload_dir / f".incoming-{uuid.uuid4().hex}"
+                try:
+                    shutil.copyfile(temporary, staging)
+                    os.replace(staging, target)
+                except OSError as error:
+                    staging.unlink(missing_ok=True)
+                    log.warning("cannot store upload %s: %s", target.name, error)
+                    results[index] = UploadResult(name, False, f"cannot store the file ({error.strerror or error})")
+                    continue
+                created.add(target)
             accepted[index] = target
         if accepted:
-            self._ingest(accepted, uploads, results, progress)
+            self._ingest(accepted, uploads, results, progress, created)
         return [results[i] for i in range(len(uploads))]
 
     def remove(self, doc_id: str) -> str:
@@ -149,7 +178,11 @@ class Corpus:
         return Ingestor(self.assistant.store, self.assistant.retriever.embeddings, self.settings)
 
     def _ingest(self, accepted: dict[int, Path], uploads: Sequence[tuple[Path, str]],
-                results: dict[int, UploadResult], progress: Progress | None) -> None:
+                results: dict[int, UploadResult], progress: Progress | None, created: set[Path]) -> None:
+        def discard(path: Path) -> None:
+            if path in created:
+                path.unlink(missing_ok=True)
+
         if progress:
             progress(0.0, f"Reading {len(accepted)} file{'s' if len(accepted) != 1 else ''}…")
 
@@ -162,7 +195,7 @@ class Corpus:
         except RagError as error:
             log.warning("upload ingest failed: %s", error)
             for index, path in accepted.items():
-                path.unlink(missing_ok=True)
+                discard(path)
                 results[index] = UploadResult(uploads[index][1], False, str(error))
             return
         failed = {os.path.realpath(e.path): e.reason for e in report.failed}
@@ -173,12 +206,12 @@ class Corpus:
             name = uploads[index][1]
             real = os.path.realpath(path)
             if real in failed:
-                path.unlink(missing_ok=True)
+                discard(path)
                 results[index] = UploadResult(name, False, failed[real])
                 continue
             documents = by_path.get(real, []) or by_path.get(str(path.resolve()), [])
             if not documents:
-                path.unlink(missing_ok=True)
+                discard(path)
                 results[index] = UploadResult(name, False, "no text could be read from it")
                 continue
             chunks = sum(d.chunk_count for d in documents)

@@ -8,6 +8,7 @@ from typing import Any, Callable, Iterator
 
 import gradio as gr
 from gradio.components.chatbot import ChatbotDataMessages, TextMessage
+from starlette.middleware import Middleware
 
 from ..assistant import Assistant
 from ..config import Settings
@@ -15,6 +16,7 @@ from ..errors import RagError
 from ..loading import supported_suffixes
 from .chat import MAX_K, MIN_K, Backends, SearchOptions, respond
 from .corpus import Corpus, UploadResult
+from .guard import AccessGuard, LoginLimiter, allowed_hosts
 from .render import render_error
 
 ASSETS = Path(__file__).parent / "assets"
@@ -39,9 +41,12 @@ def make_theme() -> gr.themes.Base:
 
 
 def launch_options(settings: Settings) -> dict[str, Any]:
-    """Keyword arguments for ``Blocks.launch`` that make the page look and behave as designed."""
+    """Keyword arguments for ``Blocks.launch`` that make the page look and behave as designed,
+    with the access rules of ``guard`` (Host allow-list, login rate limit) in front of it."""
+    guard = Middleware(AccessGuard, hosts=allowed_hosts(settings), logins=LoginLimiter())
     return {"theme": make_theme(), "css": CSS, "head": JS_HEAD,
-            "max_file_size": settings.max_upload_mb * 1024 * 1024, "footer_links": ["api", "settings"]}
+            "max_file_size": settings.max_upload_mb * 1024 * 1024, "footer_links": ["api", "settings"],
+            "app_kwargs": {"middleware": [guard]}}
 
 
 def show_user_messages_as_text(chatbot: gr.Chatbot) -> gr.Chatbot:

@@ -15,6 +15,7 @@ from pathlib import PurePosixPath
 from typing import Sequence
 from urllib.parse import unquote, urlparse
 
+from ..coverage import without_uncovered_line
 from ..types import Answer, Citation, Hit
 
 CONTEXT_CHARS = 320        # document text shown on each side of a quote
@@ -111,9 +112,15 @@ def render_answer(answer: Answer, documents: dict[str, str | None], meta: str = 
     if answer.abstained:
         return render_decline(answer)
     answer_id = next(_answer_ids)
+    uncovered = [p for p in answer.parts if not p.answered]
+    # The line naming what the documents do not answer is shown apart, not as a claim.
+    answered = without_uncovered_line(answer.text) if uncovered else answer.text
     body = _MARKER.sub(
         lambda m: f'<a class="rag-cite" href="#src-{answer_id}-{m.group(1)}" '
-                  f'title="Show source {m.group(1)}">[{m.group(1)}]</a>', text(answer.text))
+                  f'title="Show source {m.group(1)}">[{m.group(1)}]</a>', text(answered))
+    if uncovered:
+        asked = "; ".join(f"“{p.text}”" for p in uncovered)
+        body += (f'<p class="rag-uncovered"><strong>Not in the documents:</strong> {html.escape(asked)}</p>')
     sources = "".join(render_citation(c, documents.get(c.doc_id), answer_id) for c in answer.citations)
     removed = [v for v in answer.trace.get("verdicts", []) if v.get("status") in ("unsupported", "out-of-range-only")]
     note = ""
