@@ -193,8 +193,9 @@ def test_a_reader_finds_chunks_another_process_ingested_past_the_index_flush(tmp
     """The chat keeps its vector index loaded while a CLI ingest adds more chunks than Chroma
     keeps in its log before flushing them into the index files (1,000); it must find them."""
     data_dir = tmp_path / "data"
-    finish(ingest_process(data_dir, write_corpus(tmp_path / "first", count=5)))
-    reader = open_store(make_settings(data_dir), embeddings)  # the chat's store, in this process
+    settings = make_settings(data_dir, chunk_size=100, chunk_overlap=20)
+    reader = open_store(settings, embeddings)  # the chat's store, in this process
+    Ingestor(reader, embeddings, settings).ingest_paths([write_corpus(tmp_path / "first", count=5)])
     assert reader.nearest(embeddings.embed_query("harbour repairs"), 3)  # its index is loaded now
     before = {c.id for c in reader.iter_chunks()}
     rng = random.Random(11)
