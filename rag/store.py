@@ -155,6 +155,10 @@ def opening_lock(store: Path, timeout_s: float = _OPEN_TIMEOUT_S) -> Iterator[No
     except Timeout as error:
         raise StoreError(f"another process has been opening the store at {store} for {timeout_s:.0f} s; "
                          f"if none is running, delete {lock.lock_file} and try again") from error
+    except OSError as error:  # a read-only folder: nobody can be creating a store in it
+        log.debug("opening %s without the open lock (%s)", store, error)
+        yield
+        return
     try:
         yield
     finally:

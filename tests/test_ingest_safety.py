@@ -27,7 +27,7 @@ from rag.cli import main
 from rag.config import PROJECT_ROOT, Settings
 from rag.errors import StoreError
 from rag.ingestion import Ingestor, writer_lock
-from rag.store import ChunkStore, open_client
+from rag.store import ChunkStore, open_client, opening_lock
 from rag.types import SourceDocument
 
 from . import documents as make
@@ -39,7 +39,7 @@ WORDS = "harbour ferry council budget storm bridge library station rainfall pier
 SNAPSHOT_SCRIPT = """
 import json, sys
 from rag.config import load_settings
-from rag.store import ChunkStore, open_client
+from rag.store import ChunkStore, open_client, opening_lock
 out = []
 for data_dir in sys.argv[1:]:
     settings = load_settings(data_dir=data_dir)
@@ -119,8 +119,9 @@ def clean_run(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:  
 def committed_documents(data_dir: Path) -> int | None:
     """Documents visible in a store another process is writing, or None before it has begun."""
     if not (data_dir / "write.lock").exists():
-        return None  # not writing yet; opening the store now could race its creation
-    client = chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=ChromaSettings(anonymized_telemetry=False))
+        return None  # not writing yet
+    with opening_lock(data_dir / "chroma"):  # as open_client does: a new store is created under it
+        client = chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=ChromaSettings(anonymized_telemetry=False))
     try:
         # One record besides the documents marks the store's generation.
         return max(client.get_collection("corpus-documents").count() - 1, 0)
@@ -167,7 +168,7 @@ OPEN_SCRIPT = """
 import sys, time
 from pathlib import Path
 from rag.config import load_settings
-from rag.store import ChunkStore, open_client
+from rag.store import ChunkStore, open_client, opening_lock
 root, me, count, rounds = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 for r in range(rounds):
     (root / f"ready-{r}-{me}").touch()
