@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     """Start the chat server (``python app.py``)."""
     parser = argparse.ArgumentParser(description="Serve the chat.")
     add_arguments(parser)
-    parser.add_argument("--backend", dest="generator", choices=["llamacpp", "extractive", "openai"])
+    parser.add_argument("--backend", dest="generator", choices=["llamacpp", "extractive", "openai", "chat"])
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -28,7 +28,8 @@ CSS = (ASSETS / "style.css").read_text(encoding="utf-8")
 JS_HEAD = f"<script>\n{(ASSETS / 'chat.js').read_text(encoding='utf-8')}\n</script>"
 BACKEND_HELP = {"extractive": "extractive: quotes the best sentences, instantly",
                 "llamacpp": "llamacpp: writes with the local LLM (about 10 s)",
-                "openai": "openai: writes with the configured OpenAI-compatible server"}
+                "openai": "openai: writes with the configured OpenAI-compatible server",
+                "chat": "chat: writes with the LangChain chat model of RAG_CHAT_MODEL"}
 
 
 def make_theme() -> gr.themes.Base:
