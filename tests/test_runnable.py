@@ -53,10 +53,13 @@ def test_invoke_returns_the_ask_json_object(runnable: AssistantRunnable, seed_as
 
 
 def test_input_with_history_and_filters(runnable: AssistantRunnable) -> None:
-    history = [{"role": "user", "content": "Who ordered the delivery of aid to Cuba?"},
-               {"role": "assistant", "content": "President Vladimir Putin ordered it [1]."}]
-    follow_up = runnable.invoke({"question": "How many tons did the planes carry?", "history": history})
-    assert "88 tons" in follow_up["answer"]
+    history = [{"role": "user", "content": "How many planes flew to Cuba?"},
+               {"role": "assistant", "content": "Two cargo planes flew to Cuba [1]."}]
+    follow_up = runnable.invoke({"question": "What did it carry?", "history": history})
+    assert "An-124 cargo planes" in follow_up["answer"], "read with the last question"
+    assert "An-124" not in runnable.invoke("What did it carry?")["answer"]
+    pairs = runnable.invoke({"question": "What did it carry?", "history": [("How many planes flew to Cuba?", "Two.")]})
+    assert pairs["standalone_question"] == follow_up["standalone_question"]
     assert runnable.invoke({"question": QUESTION, "filters": {"doc_ids": [SEED_ID]}})["citations"]
     elsewhere = runnable.invoke({"question": QUESTION, "filters": {"doc_ids": ["no-such-document"]}})
     assert elsewhere["abstained"] and not elsewhere["citations"]
