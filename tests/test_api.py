@@ -127,6 +127,8 @@ async def call_tools(endpoint: str, auth: httpx.Auth | None = None) -> tuple[lis
             tools = sorted(t.name for t in (await client.list_tools()).tools)
             found = await client.call_tool("search", {"query": "Who ordered the delivery?", "k": 2})
             answered = await client.call_tool("ask", {"question": QUESTION})
+            refused = await client.call_tool("ask", {"question": "   "})
+            assert refused.is_error and "question is empty" in refused.content[0].text
             return tools, found, answered
 
 

@@ -8,17 +8,30 @@ The tools call the chat's own assistants (``Backends``), so they answer exactly 
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from typing import Any, Iterator
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.routing import BaseRoute
 
 from ..assistant import clean_question
+from ..errors import RagError
 from ..retrieval import Filters
 from ..ui.chat import MAX_K, MIN_K, Backends
 
 PATH = "/mcp"
+
+
+@contextlib.contextmanager
+def told() -> Iterator[None]:
+    """A project error reaches the client as the tool's error, with its message (others stay
+    on the server, as the SDK's generic "Error executing tool")."""
+    try:
+        yield
+    except RagError as error:
+        raise ToolError(str(error)) from error
 
 
 def mcp_server(backends: Backends) -> MCPServer:
@@ -29,9 +42,9 @@ def mcp_server(backends: Backends) -> MCPServer:
     @server.tool()
     def search(query: str, k: int = 5, doc_ids: list[str] | None = None) -> dict[str, Any]:
         """Find the passages of the documents most relevant to a query, best first."""
-        assistant = backends.get(None)
-        hits = assistant.retriever.search(clean_question(query), max(MIN_K, min(MAX_K, k)),
-                                          Filters(doc_ids=tuple(doc_ids or ())))
+        with told():
+            hits = backends.get(None).retriever.search(clean_question(query), max(MIN_K, min(MAX_K, k)),
+                                                       Filters(doc_ids=tuple(doc_ids or ())))
         return {"query": query, "hits": [hit.to_json(rank) for rank, hit in enumerate(hits, start=1)]}
 
     @server.tool()
@@ -39,7 +52,7 @@ def mcp_server(backends: Backends) -> MCPServer:
         """Answer a question from the documents only: the answer cites passages as [n], and each
         citation gives its quote and character offsets; 'abstained' is true when the documents
         do not answer it."""
-        with backends.admit(None) as assistant:
+        with told(), backends.admit(None) as assistant:
             return assistant.ask(question, filters=Filters(doc_ids=tuple(doc_ids or ()))).to_json()
 
     return server
