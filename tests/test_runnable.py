@@ -18,7 +18,7 @@ from rag.config import load_settings
 from rag.errors import ConfigError, InputError
 from rag.generation import make_generator
 from rag.generation.chat_models import parse_model_name
-from rag.runnable import AssistantRunnable, parse_input
+from rag.runnable import AssistantRunnable, parse_history, parse_input
 
 from .conftest import SEED_ID, seed_text
 from .test_generation import openai_server  # noqa: F401  (the real OpenAI-compatible server fixture)
@@ -63,6 +63,13 @@ def test_input_with_history_and_filters(runnable: AssistantRunnable) -> None:
     assert runnable.invoke({"question": QUESTION, "filters": {"doc_ids": [SEED_ID]}})["citations"]
     elsewhere = runnable.invoke({"question": QUESTION, "filters": {"doc_ids": ["no-such-document"]}})
     assert elsewhere["abstained"] and not elsewhere["citations"]
+
+
+def test_history_in_every_form_a_user_has_it() -> None:
+    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+    history = [SystemMessage("Be brief."), HumanMessage("q1"), AIMessage("a1"), {"role": "user", "content": "q2"},
+               {"role": "assistant", "content": "a2"}, ("q3", "a3"), {"role": "user", "content": "unanswered"}]
+    assert parse_history(history) == [("q1", "a1"), ("q2", "a2"), ("q3", "a3")]
 
 
 @pytest.mark.parametrize("value, problem", [
