@@ -26,7 +26,7 @@ def _settings_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--collection", help="Chroma collection (RAG_COLLECTION)")
     group.add_argument("--chroma-url", help="use a Chroma server, e.g. http://127.0.0.1:8000 (RAG_CHROMA_URL)")
     group.add_argument("--retriever", choices=["hybrid", "dense", "bm25"], help="(RAG_RETRIEVER)")
-    group.add_argument("--backend", dest="generator", choices=["llamacpp", "extractive", "openai"],
+    group.add_argument("--backend", dest="generator", choices=["llamacpp", "extractive", "openai", "chat"],
                        help="answer generator (RAG_GENERATOR)")
     group.add_argument("--chunk-size", type=int, help="characters per chunk (RAG_CHUNK_SIZE)")
     group.add_argument("--chunk-overlap", type=int, help="characters shared by neighbouring chunks (RAG_CHUNK_OVERLAP)")
@@ -186,7 +186,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
             _emit_error(args.json, query, error)
             continue
         if args.json:
-            print(json.dumps({"query": query, "hits": [_hit_json(rank, h) for rank, h in enumerate(hits, 1)]},
+            print(json.dumps({"query": query, "hits": [h.to_json(rank) for rank, h in enumerate(hits, 1)]},
                              ensure_ascii=False))
         else:
             _print_hits(query, hits)
@@ -400,16 +400,6 @@ def _emit_error(as_json: bool, question: str, error: RagError) -> None:
         print(json.dumps({"question": question, "error": str(error)}, ensure_ascii=False), flush=True)
     else:
         print(f"error: {error}", file=sys.stderr)
-
-
-def _hit_json(rank: int, hit: Any) -> dict[str, Any]:
-    c = hit.chunk
-    data = {"rank": rank, "score": round(hit.score, 5), "relevance": round(hit.relevance, 4), "ranks": dict(hit.ranks),
-            "chunk_id": c.id, "doc_id": c.doc_id, "title": c.title, "source": c.source,
-            "start": c.start, "end": c.end, "text": c.text}
-    if c.page is not None:
-        data["page"] = c.page
-    return data
 
 
 def _print_hits(query: str, hits: Sequence[Any]) -> None:
