@@ -15,7 +15,7 @@ from langchain_core.messages import BaseMessage
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.runnables.config import run_in_executor
 
-from .assistant import Assistant, Done, Event, Sources, Status, Token
+from .assistant import Assistant, Checked, Done, Event, QuickAnswer, Sources, Status, Token
 from .errors import InputError
 from .retrieval import CorpusRetriever, Filters
 from .rewriting import Turn
@@ -76,8 +76,12 @@ def event_json(event: Event) -> dict[str, Any]:
     if isinstance(event, Sources):
         return {"type": "sources", "standalone_question": event.standalone_question,
                 "hits": [hit.to_json(rank) for rank, hit in enumerate(event.hits, start=1)]}
+    if isinstance(event, QuickAnswer):
+        return {"type": "quick_answer", "answer": event.answer.to_json()}
     if isinstance(event, Token):
         return {"type": "token", "text": event.text}
+    if isinstance(event, Checked):
+        return {"type": "checked", "text": event.text}
     assert isinstance(event, Done)
     return {"type": "done", "answer": event.answer.to_json()}
 
