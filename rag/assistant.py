@@ -314,19 +314,18 @@ def make_fallback(settings: Settings, generator: Generator,
     and the grader of its sentences (over the main backend's chat model, when it has one)."""
     if settings.fallback == "none" or settings.fallback == generator.name:
         return None, None
-    fallback = make_generator(settings.model_copy(update={"generator": settings.fallback}), embeddings)  # type: ignore[arg-type]
     grader = make_grader(generator) if settings.grade_fallback else None
-    if grader is not None and isinstance(fallback, ExtractiveGenerator):
-        fallback = fallback.for_grading()
-    return fallback, grader
+    if settings.fallback == "extractive" and grader is not None:
+        # The grader keeps only the quoted sentences that answer, so it is offered the best few.
+        return ExtractiveGenerator(embeddings).for_grading(), grader  # type: ignore[arg-type]
+    return make_generator(settings.model_copy(update={"generator": settings.fallback}), embeddings), grader  # type: ignore[arg-type]
 
 
 def make_rewriter(generator: Generator) -> Rewriter:
     """Rewrite follow-ups with the generator's chat model when it has one, else the cheap way."""
-    model = getattr(generator, "model", None)
-    if model is None:
+    if generator.chat_model is None:
         return ConcatenatingRewriter()
-    return LLMRewriter(model, lock=getattr(generator, "lock", None))
+    return LLMRewriter(generator.chat_model, lock=generator.lock)
 
 
 def open_store(settings: Settings, embeddings: object | None = None) -> ChunkStore:

@@ -315,6 +315,8 @@ class _NoGenerator:
     """Search needs no generator; this keeps it from loading one."""
 
     name = "none"
+    chat_model = None
+    lock = None
 
     def stream(self, question: str, passages: Any, parts: Any = ()) -> Any:
         raise NotImplementedError

@@ -60,6 +60,8 @@ class AnswersBeside:
     """Writes a true, cited sentence that does not say how much: the answer-type check must decline."""
 
     name = "answers-beside"
+    chat_model = None
+    lock = None
 
     def stream(self, question: str, passages: Sequence[Passage], parts: Sequence[QuestionPart] = ()) -> Iterator[str]:
         n = next(p.n for p in passages if "ordered by President" in p.chunk.text)
@@ -78,6 +80,8 @@ class SaysNotInCorpus:
     """A model that declines everything: its NOT_IN_CORPUS must not stand when the passages answer."""
 
     name = "declines"
+    chat_model = None
+    lock = None
 
     def stream(self, question: str, passages: Sequence[Passage], parts: Sequence[QuestionPart] = ()) -> Iterator[str]:
         yield "NOT_IN_CORPUS"
@@ -87,6 +91,8 @@ class WritesUnsupported:
     """A model whose paraphrase fails verification (a number the passages do not hold)."""
 
     name = "unsupported"
+    chat_model = None
+    lock = None
 
     def stream(self, question: str, passages: Sequence[Passage], parts: Sequence[QuestionPart] = ()) -> Iterator[str]:
         yield "The delivery was ordered by President Vladimir Putin on 14 March [1]."

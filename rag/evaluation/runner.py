@@ -108,6 +108,8 @@ class _NoGenerator:
     """Retrieval-only configurations load no generator."""
 
     name = "none"
+    chat_model = None
+    lock = None
 
     def stream(self, question: str, passages: Any, parts: Any = ()) -> Iterator[str]:
         raise NotImplementedError("retrieval-only configurations do not generate")
@@ -302,7 +304,8 @@ class Evaluation:
         """What a reader needs to reproduce the run."""
         s = self.settings
         generator = self._generators.get(self.backend)
-        model = getattr(getattr(generator, "model", None), "model_path", None)
+        chat_model = generator.chat_model if generator is not None else None
+        model = getattr(chat_model, "model_path", None)   # llama.cpp's model file; a server's model has none
         return {"started_utc": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "finished_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "command": command, "backend": self.backend, "llm_model": Path(model).name if model else None,

@@ -5,7 +5,7 @@ cannot ask for more than the page allows. Each generation backend gets its own `
 (sharing the store, retriever and verifier), so one user's choice never changes another's.
 
 The chat's events have no concurrency limit of their own (the page sets none): answers from a
-backend that writes one at a time (the local LLM; its generator has a ``lock``) wait on that lock
+backend that writes one at a time (the local LLM; its generator's ``lock`` is not None) wait on that lock
 and nowhere else, so a slow answer never holds up an extractive one. ``Backends.admit`` bounds how
 many may wait, so that waiting answers never take all of Gradio's workers from the rest.
 """
@@ -94,7 +94,7 @@ class Backends:
         A backend that answers one at a time has ``max_waiting`` places; when all are taken the
         answer is refused at once (GenerationError) instead of waiting without end."""
         assistant = self.get(name)
-        if getattr(assistant.generator, "lock", None) is None:
+        if assistant.generator.lock is None:
             yield assistant
             return
         name = assistant.generator.name
