@@ -18,18 +18,14 @@ from .chunking import split_sentences
 from .citations import cited_sentences, says_no_answer, split_answer
 from .config import Settings
 from .coverage import CoverageChecker, uncovered_line
-from .embedding import load_embeddings
 from .errors import GenerationError, InputError, RagError
-from .generation import make_generator
 from .generation.base import Generator, Passage, number_passages
-from .generation.extractive import ExtractiveGenerator
 from .generation.focus import rank_sentences
-from .grading import AnswerGrader, make_grader
+from .grading import AnswerGrader
 from .question_parts import QuestionPart, question_parts
-from .reranking import make_reranker
-from .retrieval import Filters, Retriever, keyword_index_for
-from .rewriting import ConcatenatingRewriter, LLMRewriter, Rewriter, Turn
-from .store import ChunkStore, open_client
+from .retrieval import Filters, Retriever
+from .rewriting import ConcatenatingRewriter, Rewriter, Turn
+from .store import ChunkStore
 from .text_facts import asks_for_quantity, states_quantity
 from .types import Answer, AnswerPart, Hit
 from .verification import VerifiedAnswer, Verifier
@@ -114,23 +110,9 @@ class Assistant:
 
     @classmethod
     def from_settings(cls, settings: Settings, generator: Generator | None = None) -> "Assistant":
-        """Build every part from configuration (models are loaded once per process)."""
-        store = open_store(settings)
-        embeddings = store.embeddings
-        keyword = keyword_index_for(settings) if settings.retriever in ("hybrid", "bm25") else None
-        retriever = Retriever(store, embeddings, keyword, mode=settings.retriever, candidates=settings.candidates,
-                              fusion=settings.fusion, dense_weight=settings.dense_weight,
-                              reranker=make_reranker(settings.reranker, settings.cache_dir),
-                              rerank_candidates=settings.rerank_candidates)
-        generator = generator or make_generator(settings, embeddings)
-        return cls(settings, store, retriever, generator, Verifier(embeddings), make_rewriter(generator),
-                   *make_fallback(settings, generator, embeddings))
-
-    def with_generator(self, generator: Generator, settings: Settings | None = None) -> "Assistant":
-        """The same corpus, retriever and verifier answering with another backend (its own fallback and grader)."""
-        settings = settings or self.settings
-        return Assistant(settings, self.store, self.retriever, generator, self.verifier, self.rewriter,
-                         *make_fallback(settings, generator, self.retriever.embeddings))
+        """Build every part from configuration (``rag.wiring.build_assistant``)."""
+        from .wiring import build_assistant
+        return build_assistant(settings, generator)
 
     def ask(self, question: str, history: Sequence[Turn] = (), filters: Filters = Filters(), k: int | None = None) -> Answer:
         """Answer one question; the last event of ``stream``."""
@@ -306,36 +288,6 @@ class Assistant:
         timings["total"] = _ms(started)
         return Answer(question=question, text=decline_message(hits), abstained=True, citations=[], hits=hits,
                       standalone_question=standalone, timings_ms=timings, trace=trace)
-
-
-def make_fallback(settings: Settings, generator: Generator,
-                  embeddings: object) -> tuple[Generator | None, AnswerGrader | None]:
-    """The backend that answers when the main one's answer is declined (none when they are the same),
-    and the grader of its sentences (over the main backend's chat model, when it has one)."""
-    if settings.fallback == "none" or settings.fallback == generator.name:
-        return None, None
-    grader = make_grader(generator) if settings.grade_fallback else None
-    if settings.fallback == "extractive" and grader is not None:
-        # The grader keeps only the quoted sentences that answer, so it is offered the best few.
-        return ExtractiveGenerator(embeddings).for_grading(), grader  # type: ignore[arg-type]
-    return make_generator(settings.model_copy(update={"generator": settings.fallback}), embeddings), grader  # type: ignore[arg-type]
-
-
-def make_rewriter(generator: Generator) -> Rewriter:
-    """Rewrite follow-ups with the generator's chat model when it has one, else the cheap way."""
-    if generator.chat_model is None:
-        return ConcatenatingRewriter()
-    return LLMRewriter(generator.chat_model, lock=generator.lock)
-
-
-def open_store(settings: Settings, embeddings: object | None = None) -> ChunkStore:
-    """The configured store (embedded or server), with the configured embedding model.
-
-    The store is opened (and checked) before the model loads: a damaged store is reported in
-    seconds, not after the model's load."""
-    client = open_client(settings)
-    embeddings = embeddings or load_embeddings(settings.embedding_model, settings.embedding_batch_size)
-    return ChunkStore(client, settings.collection, embeddings, settings.embedding_model)  # type: ignore[arg-type]
 
 
 def _ms(since: float) -> float:

@@ -152,9 +152,9 @@ def test_the_fallback_is_off_for_declines_it_may_not_overturn(seed_assistant: As
 
 
 def test_the_default_llm_assistant_gets_an_extractive_fallback_and_a_grader(seed_settings) -> None:  # type: ignore[no-untyped-def]
-    from rag.assistant import make_fallback
     from rag.generation.extractive import ExtractiveGenerator
     from rag.grading import make_grader
+    from rag.wiring import make_fallback
     extractive = ExtractiveGenerator(None)  # type: ignore[arg-type]
     assert make_fallback(seed_settings, extractive, None) == (None, None)   # no fallback to itself
     assert make_grader(extractive) is None                                  # no chat model to read with

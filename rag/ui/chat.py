@@ -23,9 +23,10 @@ from typing import Any, Iterator, Sequence
 
 from ..assistant import MAX_QUESTION_CHARS, Assistant, Done, Sources, Status, Token, clean_question
 from ..errors import GenerationError, InputError, RagError
-from ..generation import BACKENDS, make_generator
+from ..generation import BACKENDS
 from ..retrieval import Filters
 from ..rewriting import Turn
+from ..wiring import assistant_for_backend
 from . import render
 
 log = logging.getLogger(__name__)
@@ -81,10 +82,7 @@ class Backends:
             raise InputError(f"the '{name}' backend is not available here; choose one of {', '.join(self.available())}")
         with self._lock:
             if name not in self._assistants:
-                base = self._base
-                settings = base.settings.model_copy(update={"generator": name})
-                generator = make_generator(settings, base.retriever.embeddings)
-                self._assistants[name] = base.with_generator(generator, settings)
+                self._assistants[name] = assistant_for_backend(self._base, name)
             return self._assistants[name]
 
     @contextlib.contextmanager
