@@ -12,21 +12,18 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
-import numpy as np
-
-from .chunking import split_sentences
-from .citations import cited_sentences, says_no_answer, split_answer
+from .citations import cited_sentences, split_answer
 from .config import Settings
 from .coverage import CoverageChecker, uncovered_line
 from .errors import GenerationError, InputError, RagError
 from .generation.base import Generator, Passage, number_passages
 from .generation.focus import rank_sentences
 from .grading import AnswerGrader
+from .policy import COVERAGE, GRADER, AnswerPolicy
 from .question_parts import QuestionPart, question_parts
 from .retrieval import Filters, Retriever
 from .rewriting import ConcatenatingRewriter, Rewriter, Turn
 from .store import ChunkStore
-from .text_facts import asks_for_quantity, states_quantity
 from .types import Answer, AnswerPart, Hit
 from .verification import VerifiedAnswer, Verifier
 
@@ -107,6 +104,7 @@ class Assistant:
         self.fallback = fallback
         self.grader = grader
         self.coverage = coverage or CoverageChecker(verifier.embeddings)
+        self.policy = AnswerPolicy(verifier, retriever.embeddings, settings.min_relevance)
 
     @classmethod
     def from_settings(cls, settings: Settings, generator: Generator | None = None) -> "Assistant":
@@ -138,10 +136,9 @@ class Assistant:
         timings["to_sources"] = _ms(started)
         yield Sources(hits, standalone)
 
-        evidence = self.evidence_score(standalone, hits)
-        trace["evidence_score"] = round(evidence, 3)
-        if evidence < self.settings.min_relevance:
-            trace["declined_by"] = "retrieval threshold"
+        declined_by = self.policy.retrieval(standalone, hits, trace)
+        if declined_by:
+            trace["declined_by"] = declined_by
             yield Done(self._declined(question, standalone, hits, timings, trace, started))
             return
 
@@ -172,7 +169,7 @@ class Assistant:
         if asked_parts:
             verified, declined_by, answer_parts = self.answer_parts(raw, asked_parts, passages, standalone, trace)
         else:
-            verified, declined_by = self.conclude(raw, passages, standalone, trace)
+            verified, declined_by = self.policy.conclude(raw, passages, standalone, trace)
             if declined_by in self.settings.fallback_on and self.fallback is not None:
                 trace["first_declined_by"] = declined_by
                 verified, declined_by = self.fall_back(asked, standalone, passages, trace)
@@ -196,7 +193,7 @@ class Assistant:
         leave unanswered the passages' own best sentence for it, when one gives the kind of answer
         the part asks for; a part still without one is named as not covered. Declined only when no
         part is answered."""
-        verified, declined_by = self.conclude(raw, passages, question, trace, check_type=False)
+        verified, declined_by = self.policy.conclude(raw, passages, question, trace, check_type=False)
         kept = [] if verified is None else [(v.sentence, v.passages) for v in verified.verdicts
                                             if v.status in ("supported", "reattached")]
         coverage = self.coverage.cover(parts, [sentence for sentence, _ in kept])
@@ -210,16 +207,16 @@ class Assistant:
         if added:
             trace["filled_parts"] = added
             combined = " ".join([f"{s} " + "".join(f"[{n}]" for n in ns) for s, ns in kept] + added)
-            verified, declined_by = self.conclude(combined, passages, question, trace, check_type=False)
+            verified, declined_by = self.policy.conclude(combined, passages, question, trace, check_type=False)
         if verified is None:
-            return None, declined_by or "coverage", [AnswerPart(p.text, p.kind, False) for p in parts]
+            return None, declined_by or COVERAGE, [AnswerPart(p.text, p.kind, False) for p in parts]
         sentences = cited_sentences(verified.text)
         coverage = self.coverage.cover(parts, [text for text, _ in sentences])
         answer_parts = [AnswerPart(c.part.text, c.part.kind, c.answered,
                                    tuple(sorted({n for i in c.sentences for n in sentences[i][1]}))) for c in coverage]
         trace["answered_parts"] = f"{sum(p.answered for p in answer_parts)} of {len(parts)}"
         if not any(p.answered for p in answer_parts):
-            return None, "coverage", answer_parts
+            return None, COVERAGE, answer_parts
         return verified, None, answer_parts
 
     def best_for_part(self, part: QuestionPart, question: str, passages: Sequence[Passage],
@@ -244,44 +241,15 @@ class Assistant:
         assert self.fallback is not None
         raw = "".join(self.fallback.stream(question, passages)).strip()
         trace["fallback_answer"] = raw
-        verified, declined_by = self.conclude(raw, passages, standalone, trace)
+        verified, declined_by = self.policy.conclude(raw, passages, standalone, trace)
         if verified is not None and self.grader is not None:
             quoted = split_answer(raw)
             answering = [s for s in quoted if self.grader.answers(standalone, s)]
             trace["graded_answering"] = f"{len(answering)} of {len(quoted)}"
-            verified, declined_by = self.conclude(" ".join(answering), passages, standalone, trace) \
-                if answering else (None, "grader")
+            verified, declined_by = self.policy.conclude(" ".join(answering), passages, standalone, trace) \
+                if answering else (None, GRADER)
         trace["answered_by"] = None if declined_by else self.fallback.name
         return verified, declined_by
-
-    def conclude(self, raw: str, passages: Sequence[Passage], question: str, trace: dict[str, object],
-                 check_type: bool = True) -> tuple[VerifiedAnswer | None, str | None]:
-        """The verified answer from a generator's text, or why it is declined: the generator said
-        so, verification left nothing, or the answer does not state what the question asks for
-        (``check_type``: a question of several parts is checked part by part instead)."""
-        if says_no_answer(raw):
-            return None, "generator"
-        verified = self.verifier.verify(raw, passages, question)
-        trace["verdicts"] = [v.__dict__ for v in verified.verdicts]
-        if verified.declined or not verified.citations:
-            return None, "verification"
-        if check_type and asks_for_quantity(question) and not states_quantity(verified.text):
-            # "How much did the shipment cost?" answered with who ordered it: true, cited, and no answer.
-            return None, "answer type"
-        return verified, None
-
-    def evidence_score(self, question: str, hits: Sequence[Hit]) -> float:
-        """How closely the best sentence of the passages matches the question (cosine).
-
-        A whole passage's embedding dilutes the one sentence that answers; the generator and
-        the verifier embed these sentences anyway, so this costs no extra model calls."""
-        sentences = [" ".join(h.chunk.text[s.start:s.end].split()) for h in hits for s in split_sentences(h.chunk.text)]
-        if not sentences:
-            return 0.0
-        embeddings = self.retriever.embeddings
-        vectors = np.asarray(embeddings.embed_documents(sentences), dtype=np.float32)
-        query = np.asarray(embeddings.embed_query(question), dtype=np.float32)
-        return float(max((vectors @ query).max(), max(h.relevance for h in hits)))
 
     def _declined(self, question: str, standalone: str, hits: list[Hit], timings: dict[str, float],
                   trace: dict[str, object], started: float) -> Answer:
