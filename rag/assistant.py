@@ -12,25 +12,18 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
-import numpy as np
-
-from .chunking import split_sentences
 from .citations import MARKER, SENTENCE_END, cited_sentences, says_no_answer, split_answer
 from .config import Settings
 from .coverage import CoverageChecker, uncovered_line
-from .embedding import load_embeddings
 from .errors import GenerationError, InputError, RagError
-from .generation import make_generator
 from .generation.base import Generator, Passage, number_passages
-from .generation.extractive import ExtractiveGenerator
 from .generation.focus import rank_sentences
-from .grading import AnswerGrader, make_grader
+from .grading import AnswerGrader
+from .policy import COVERAGE, GRADER, AnswerPolicy
 from .question_parts import QuestionPart, question_parts
-from .reranking import make_reranker
-from .retrieval import Filters, Retriever, keyword_index_for
-from .rewriting import ConcatenatingRewriter, LLMRewriter, Rewriter, Turn
-from .store import ChunkStore, open_client
-from .text_facts import asks_for_quantity, states_quantity
+from .retrieval import Filters, Retriever
+from .rewriting import ConcatenatingRewriter, Rewriter, Turn
+from .store import ChunkStore
 from .types import Answer, AnswerPart, Hit
 from .verification import VerifiedAnswer, Verifier
 
@@ -133,27 +126,13 @@ class Assistant:
         self.coverage = coverage or CoverageChecker(verifier.embeddings)
         # The instant backend whose verified quotes are shown while a slow generator writes.
         self.quick = quick
+        self.policy = AnswerPolicy(verifier, retriever.embeddings, settings.min_relevance)
 
     @classmethod
     def from_settings(cls, settings: Settings, generator: Generator | None = None) -> "Assistant":
-        """Build every part from configuration (models are loaded once per process)."""
-        store = open_store(settings)
-        embeddings = store.embeddings
-        keyword = keyword_index_for(settings) if settings.retriever in ("hybrid", "bm25") else None
-        retriever = Retriever(store, embeddings, keyword, mode=settings.retriever, candidates=settings.candidates,
-                              fusion=settings.fusion, dense_weight=settings.dense_weight,
-                              reranker=make_reranker(settings.reranker, settings.cache_dir),
-                              rerank_candidates=settings.rerank_candidates)
-        generator = generator or make_generator(settings, embeddings)
-        return cls(settings, store, retriever, generator, Verifier(embeddings), make_rewriter(generator),
-                   *make_fallback(settings, generator, embeddings), quick=make_quick(settings, generator, embeddings))
-
-    def with_generator(self, generator: Generator, settings: Settings | None = None) -> "Assistant":
-        """The same corpus, retriever and verifier answering with another backend (its own fallback and grader)."""
-        settings = settings or self.settings
-        return Assistant(settings, self.store, self.retriever, generator, self.verifier, self.rewriter,
-                         *make_fallback(settings, generator, self.retriever.embeddings),
-                         quick=make_quick(settings, generator, self.retriever.embeddings))
+        """Build every part from configuration (``rag.wiring.build_assistant``)."""
+        from .wiring import build_assistant
+        return build_assistant(settings, generator)
 
     def ask(self, question: str, history: Sequence[Turn] = (), filters: Filters = Filters(), k: int | None = None) -> Answer:
         """Answer one question; the last event of ``stream``."""
@@ -179,10 +158,9 @@ class Assistant:
         timings["to_sources"] = _ms(started)
         yield Sources(hits, standalone)
 
-        evidence = self.evidence_score(standalone, hits)
-        trace["evidence_score"] = round(evidence, 3)
-        if evidence < self.settings.min_relevance:
-            trace["declined_by"] = "retrieval threshold"
+        declined_by = self.policy.retrieval(standalone, hits, trace)
+        if declined_by:
+            trace["declined_by"] = declined_by
             yield Done(self._declined(question, standalone, hits, timings, trace, started))
             return
 
@@ -224,7 +202,7 @@ class Assistant:
         if asked_parts:
             verified, declined_by, answer_parts = self.answer_parts(raw, asked_parts, passages, standalone, trace)
         else:
-            verified, declined_by = self.conclude(raw, passages, standalone, trace)
+            verified, declined_by = self.policy.conclude(raw, passages, standalone, trace)
             if declined_by in self.settings.fallback_on and self.fallback is not None:
                 trace["first_declined_by"] = declined_by
                 verified, declined_by = self.fall_back(asked, standalone, passages, trace)
@@ -247,7 +225,7 @@ class Assistant:
         """The instant backend's verified quotes for the question (None when it finds none)."""
         assert self.quick is not None
         raw = "".join(self.quick.stream(question, passages, parts)).strip()
-        verified, declined_by = self.conclude(raw, passages, standalone, {}, check_type=not parts)
+        verified, declined_by = self.policy.conclude(raw, passages, standalone, {}, check_type=not parts)
         if verified is None or declined_by:
             return None
         return Answer(question=question, text=verified.text, abstained=False, citations=verified.citations,
@@ -259,7 +237,7 @@ class Assistant:
         leave unanswered the passages' own best sentence for it, when one gives the kind of answer
         the part asks for; a part still without one is named as not covered. Declined only when no
         part is answered."""
-        verified, declined_by = self.conclude(raw, passages, question, trace, check_type=False)
+        verified, declined_by = self.policy.conclude(raw, passages, question, trace, check_type=False)
         kept = [] if verified is None else [(v.sentence, v.passages) for v in verified.verdicts
                                             if v.status in ("supported", "reattached")]
         coverage = self.coverage.cover(parts, [sentence for sentence, _ in kept])
@@ -273,16 +251,16 @@ class Assistant:
         if added:
             trace["filled_parts"] = added
             combined = " ".join([f"{s} " + "".join(f"[{n}]" for n in ns) for s, ns in kept] + added)
-            verified, declined_by = self.conclude(combined, passages, question, trace, check_type=False)
+            verified, declined_by = self.policy.conclude(combined, passages, question, trace, check_type=False)
         if verified is None:
-            return None, declined_by or "coverage", [AnswerPart(p.text, p.kind, False) for p in parts]
+            return None, declined_by or COVERAGE, [AnswerPart(p.text, p.kind, False) for p in parts]
         sentences = cited_sentences(verified.text)
         coverage = self.coverage.cover(parts, [text for text, _ in sentences])
         answer_parts = [AnswerPart(c.part.text, c.part.kind, c.answered,
                                    tuple(sorted({n for i in c.sentences for n in sentences[i][1]}))) for c in coverage]
         trace["answered_parts"] = f"{sum(p.answered for p in answer_parts)} of {len(parts)}"
         if not any(p.answered for p in answer_parts):
-            return None, "coverage", answer_parts
+            return None, COVERAGE, answer_parts
         return verified, None, answer_parts
 
     def best_for_part(self, part: QuestionPart, question: str, passages: Sequence[Passage],
@@ -307,71 +285,21 @@ class Assistant:
         assert self.fallback is not None
         raw = "".join(self.fallback.stream(question, passages)).strip()
         trace["fallback_answer"] = raw
-        verified, declined_by = self.conclude(raw, passages, standalone, trace)
+        verified, declined_by = self.policy.conclude(raw, passages, standalone, trace)
         if verified is not None and self.grader is not None:
             quoted = split_answer(raw)
             answering = [s for s in quoted if self.grader.answers(standalone, s)]
             trace["graded_answering"] = f"{len(answering)} of {len(quoted)}"
-            verified, declined_by = self.conclude(" ".join(answering), passages, standalone, trace) \
-                if answering else (None, "grader")
+            verified, declined_by = self.policy.conclude(" ".join(answering), passages, standalone, trace) \
+                if answering else (None, GRADER)
         trace["answered_by"] = None if declined_by else self.fallback.name
         return verified, declined_by
-
-    def conclude(self, raw: str, passages: Sequence[Passage], question: str, trace: dict[str, object],
-                 check_type: bool = True) -> tuple[VerifiedAnswer | None, str | None]:
-        """The verified answer from a generator's text, or why it is declined: the generator said
-        so, verification left nothing, or the answer does not state what the question asks for
-        (``check_type``: a question of several parts is checked part by part instead)."""
-        if says_no_answer(raw):
-            return None, "generator"
-        verified = self.verifier.verify(raw, passages, question)
-        trace["verdicts"] = [v.__dict__ for v in verified.verdicts]
-        if verified.declined or not verified.citations:
-            return None, "verification"
-        if check_type and asks_for_quantity(question) and not states_quantity(verified.text):
-            # "How much did the shipment cost?" answered with who ordered it: true, cited, and no answer.
-            return None, "answer type"
-        return verified, None
-
-    def evidence_score(self, question: str, hits: Sequence[Hit]) -> float:
-        """How closely the best sentence of the passages matches the question (cosine).
-
-        A whole passage's embedding dilutes the one sentence that answers; the generator and
-        the verifier embed these sentences anyway, so this costs no extra model calls."""
-        sentences = [" ".join(h.chunk.text[s.start:s.end].split()) for h in hits for s in split_sentences(h.chunk.text)]
-        if not sentences:
-            return 0.0
-        embeddings = self.retriever.embeddings
-        vectors = np.asarray(embeddings.embed_documents(sentences), dtype=np.float32)
-        query = np.asarray(embeddings.embed_query(question), dtype=np.float32)
-        return float(max((vectors @ query).max(), max(h.relevance for h in hits)))
 
     def _declined(self, question: str, standalone: str, hits: list[Hit], timings: dict[str, float],
                   trace: dict[str, object], started: float) -> Answer:
         timings["total"] = _ms(started)
         return Answer(question=question, text=decline_message(hits), abstained=True, citations=[], hits=hits,
                       standalone_question=standalone, timings_ms=timings, trace=trace)
-
-
-def make_fallback(settings: Settings, generator: Generator,
-                  embeddings: object) -> tuple[Generator | None, AnswerGrader | None]:
-    """The backend that answers when the main one's answer is declined (none when they are the same),
-    and the grader of its sentences (over the main backend's chat model, when it has one)."""
-    if settings.fallback == "none" or settings.fallback == generator.name:
-        return None, None
-    fallback = make_generator(settings.model_copy(update={"generator": settings.fallback}), embeddings)  # type: ignore[arg-type]
-    grader = make_grader(generator) if settings.grade_fallback else None
-    if grader is not None and isinstance(fallback, ExtractiveGenerator):
-        fallback = fallback.for_grading()
-    return fallback, grader
-
-
-def make_quick(settings: Settings, generator: Generator, embeddings: object) -> Generator | None:
-    """The extractive backend, for the quotes shown while a slower backend writes (none when the
-    backend is itself the extractive one, or quick answers are off)."""
-    if not settings.quick_answer or generator.name == "extractive":
-        return None
-    return make_generator(settings.model_copy(update={"generator": "extractive"}), embeddings)  # type: ignore[arg-type]
 
 
 class _SentenceChecker:
@@ -403,24 +331,6 @@ class _SentenceChecker:
         kept = [v.sentence for v in verified.verdicts if v.status in ("supported", "reattached")]
         self.kept += kept
         return bool(kept)
-
-
-def make_rewriter(generator: Generator) -> Rewriter:
-    """Rewrite follow-ups with the generator's chat model when it has one, else the cheap way."""
-    model = getattr(generator, "model", None)
-    if model is None:
-        return ConcatenatingRewriter()
-    return LLMRewriter(model, lock=getattr(generator, "lock", None))
-
-
-def open_store(settings: Settings, embeddings: object | None = None) -> ChunkStore:
-    """The configured store (embedded or server), with the configured embedding model.
-
-    The store is opened (and checked) before the model loads: a damaged store is reported in
-    seconds, not after the model's load."""
-    client = open_client(settings)
-    embeddings = embeddings or load_embeddings(settings.embedding_model, settings.embedding_batch_size)
-    return ChunkStore(client, settings.collection, embeddings, settings.embedding_model)  # type: ignore[arg-type]
 
 
 def _ms(since: float) -> float:

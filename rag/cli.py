@@ -151,7 +151,7 @@ def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
-    from .assistant import open_store
+    from .wiring import open_store
     documents = open_store(settings).list_documents()
     if args.json:
         for d in documents:
@@ -173,14 +173,15 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
-    from .assistant import Assistant, clean_question
+    from .assistant import clean_question
+    from .wiring import build_retriever
     queries = _questions(args.query)
-    assistant = Assistant.from_settings(settings, generator=_NoGenerator())
-    _require_documents(assistant)
+    retriever = build_retriever(settings)   # search loads no generator
+    _require_documents(retriever.store)
     failures = 0
     for query in queries:
         try:
-            hits = assistant.retriever.search(clean_question(query), settings.top_k, _filters(args))
+            hits = retriever.search(clean_question(query), settings.top_k, _filters(args))
         except InputError as error:
             failures += 1
             _emit_error(args.json, query, error)
@@ -197,7 +198,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from .assistant import Assistant
     questions = _questions(args.question)
     assistant = Assistant.from_settings(settings)
-    _require_documents(assistant)
+    _require_documents(assistant.store)
     failures = 0
     for question in questions:
         try:
@@ -311,18 +312,9 @@ COMMANDS = {"ingest": cmd_ingest, "model": cmd_model, "copy": cmd_copy, "sync": 
 
 
 # ----- helpers -----------------------------------------------------------------------------
-class _NoGenerator:
-    """Search needs no generator; this keeps it from loading one."""
-
-    name = "none"
-
-    def stream(self, question: str, passages: Any, parts: Any = ()) -> Any:
-        raise NotImplementedError
-
-
 def _ingestor(settings: Settings) -> Any:
-    from .assistant import open_store
     from .ingestion import Ingestor
+    from .wiring import open_store
     store = open_store(settings)  # checks the store before the model loads
     return Ingestor(store, store.embeddings, settings)
 
@@ -377,8 +369,8 @@ def _report(report: Any) -> int:
     return 0
 
 
-def _require_documents(assistant: Any) -> None:
-    if not assistant.store.list_documents():
+def _require_documents(store: Any) -> None:
+    if not store.list_documents():
         raise InputError("the store is empty: add documents first, e.g. `python -m rag ingest corpus/`")
 
 

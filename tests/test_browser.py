@@ -66,6 +66,9 @@ def store_mode() -> str:
 class PacedGenerator:
     """The extractive backend, one piece every ``delay`` seconds, so that streaming is visible."""
 
+    chat_model = None
+    lock = None
+
     def __init__(self, inner: Any, delay: float = 0.25) -> None:
         self.inner, self.delay, self.name = inner, delay, inner.name
 

@@ -22,13 +22,13 @@ import numpy as np
 import pytest
 from chromadb.config import Settings as ChromaSettings
 
-from rag.assistant import open_store
 from rag.cli import main
 from rag.config import PROJECT_ROOT, Settings
 from rag.errors import StoreError
 from rag.ingestion import Ingestor, writer_lock
 from rag.store import ChunkStore, open_client, opening_lock
 from rag.types import SourceDocument
+from rag.wiring import open_store
 
 from . import documents as make
 from .conftest import make_settings, store_flags

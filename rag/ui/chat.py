@@ -5,7 +5,7 @@ cannot ask for more than the page allows. Each generation backend gets its own `
 (sharing the store, retriever and verifier), so one user's choice never changes another's.
 
 The chat's events have no concurrency limit of their own (the page sets none): answers from a
-backend that writes one at a time (the local LLM; its generator has a ``lock``) wait on that lock
+backend that writes one at a time (the local LLM; its generator's ``lock`` is not None) wait on that lock
 and nowhere else, so a slow answer never holds up an extractive one. ``Backends.admit`` bounds how
 many may wait, so that waiting answers never take all of Gradio's workers from the rest.
 """
@@ -33,9 +33,10 @@ from ..assistant import (
     clean_question,
 )
 from ..errors import GenerationError, InputError, RagError
-from ..generation import BACKENDS, make_generator
+from ..generation import BACKENDS
 from ..retrieval import Filters
 from ..rewriting import Turn
+from ..wiring import assistant_for_backend
 from . import render
 
 log = logging.getLogger(__name__)
@@ -91,10 +92,7 @@ class Backends:
             raise InputError(f"the '{name}' backend is not available here; choose one of {', '.join(self.available())}")
         with self._lock:
             if name not in self._assistants:
-                base = self._base
-                settings = base.settings.model_copy(update={"generator": name})
-                generator = make_generator(settings, base.retriever.embeddings)
-                self._assistants[name] = base.with_generator(generator, settings)
+                self._assistants[name] = assistant_for_backend(self._base, name)
             return self._assistants[name]
 
     @contextlib.contextmanager
@@ -104,7 +102,7 @@ class Backends:
         A backend that answers one at a time has ``max_waiting`` places; when all are taken the
         answer is refused at once (GenerationError) instead of waiting without end."""
         assistant = self.get(name)
-        if getattr(assistant.generator, "lock", None) is None:
+        if assistant.generator.lock is None:
             yield assistant
             return
         name = assistant.generator.name
