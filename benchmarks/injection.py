@@ -5,7 +5,7 @@
 Prints, for the current rules and for the rules at git ``REF`` (the phrase list before issue 23):
 orders caught out of ``evals/injection/orders.jsonl``, ordinary sentences flagged out of
 ``evals/injection/ordinary.jsonl`` (both written fresh for this measurement, not from the patterns;
-each line is marked ``dev`` or ``test`` by its position, even lines dev: the rules were tuned on dev
+``*_holdout.jsonl`` rows were written after the rules and measured once: the rules were tuned on dev
 only), and the sentences flagged among every sentence of the 301 news articles
 (``evals/corpora/news/*.txt`` and ``corpus/*.txt``, read by the text loader, so without front
 matter), each of which is listed. Runs in seconds; no model is loaded.
@@ -60,9 +60,12 @@ def old_module(ref: str) -> ModuleType:
 
 
 def read_set(name: str) -> list[dict[str, str]]:
-    rows = [json.loads(line) for line in (SETS / name).read_text(encoding="utf-8").splitlines() if line.strip()]
-    for i, row in enumerate(rows):
-        row["split"] = "dev" if i % 2 == 0 else "test"
+    """``name``.jsonl (dev: in view while the rules were written) and ``name``_holdout.jsonl (written
+    after they were, and measured once)."""
+    rows = []
+    for split, path in (("dev", SETS / f"{name}.jsonl"), ("holdout", SETS / f"{name}_holdout.jsonl")):
+        rows += [dict(json.loads(line), split=split) for line in path.read_text(encoding="utf-8").splitlines()
+                 if line.strip()]
     return rows
 
 
@@ -76,11 +79,11 @@ def measure(mask: Mask, orders: list[dict[str, str]], ordinary: list[dict[str, s
         spans = split_sentences(text)
         total += len(spans)
         news_flagged += [(name, text[s.start:s.end]) for s, hit in zip(spans, mask(text)) if hit]
-    caught = {s: sum(r["split"] == s for r in orders) - sum(r["split"] == s for r in missed) for s in ("dev", "test")}
-    return {"caught": caught, "orders": {s: sum(r["split"] == s for r in orders) for s in ("dev", "test")},
+    caught = {s: sum(r["split"] == s for r in orders) - sum(r["split"] == s for r in missed) for s in ("dev", "holdout")}
+    return {"caught": caught, "orders": {s: sum(r["split"] == s for r in orders) for s in ("dev", "holdout")},
             "missed": missed, "false": false,
-            "ordinary": {s: sum(r["split"] == s for r in ordinary) for s in ("dev", "test")},
-            "false_by_split": {s: sum(r["split"] == s for r in false) for s in ("dev", "test")},
+            "ordinary": {s: sum(r["split"] == s for r in ordinary) for s in ("dev", "holdout")},
+            "false_by_split": {s: sum(r["split"] == s for r in false) for s in ("dev", "holdout")},
             "news_flagged": news_flagged, "news_total": total, "seconds": time.perf_counter() - started}
 
 
@@ -90,9 +93,9 @@ def report(label: str, result: dict[str, object], quiet: bool) -> None:
     news, total = result["news_flagged"], result["news_total"]
     print(f"{label}")
     print(f"  orders caught     {sum(caught.values())}/{sum(orders.values())}"  # type: ignore[union-attr]
-          f"  (dev {caught['dev']}/{orders['dev']}, test {caught['test']}/{orders['test']})")  # type: ignore[index]
+          f"  (dev {caught['dev']}/{orders['dev']}, holdout {caught['holdout']}/{orders['holdout']})")  # type: ignore[index]
     print(f"  ordinary flagged  {sum(fp.values())}/{sum(ordinary.values())}"  # type: ignore[union-attr]
-          f"  (dev {fp['dev']}/{ordinary['dev']}, test {fp['test']}/{ordinary['test']})")  # type: ignore[index]
+          f"  (dev {fp['dev']}/{ordinary['dev']}, holdout {fp['holdout']}/{ordinary['holdout']})")  # type: ignore[index]
     print(f"  news sentences flagged {len(news)}/{total} = {len(news) / total:.3%}"  # type: ignore[arg-type]
           f"  ({result['seconds']:.2f} s for {len(NEWS)} articles)")
     if quiet:
@@ -110,7 +113,7 @@ def main() -> None:
     parser.add_argument("--before", default=BEFORE, help="git ref of the rules to compare with")
     parser.add_argument("--quiet", action="store_true", help="rates only, no sentence lists")
     args = parser.parse_args()
-    orders, ordinary = read_set("orders.jsonl"), read_set("ordinary.jsonl")
+    orders, ordinary = read_set("orders"), read_set("ordinary")
     texts = [(path.name, doc.text) for path in NEWS for doc in load_text_file(path, path.read_bytes())]
     report(f"before ({args.before})", measure(mask_of(old_module(args.before)), orders, ordinary, texts), args.quiet)
     report("now", measure(mask_of(injection), orders, ordinary, texts), args.quiet)
