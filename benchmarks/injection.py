@@ -60,10 +60,13 @@ def old_module(ref: str) -> ModuleType:
 
 
 def read_set(name: str) -> list[dict[str, str]]:
-    """``name``.jsonl (dev: in view while the rules were written) and ``name``_holdout.jsonl (written
-    after they were, and measured once)."""
+    """``name``.jsonl and ``name``_round2.jsonl (dev: in view while the rules were written; round 2
+    was the holdout of the first rules) and ``name``_holdout.jsonl (written after the rules were)."""
     rows = []
-    for split, path in (("dev", SETS / f"{name}.jsonl"), ("holdout", SETS / f"{name}_holdout.jsonl")):
+    for split, path in (("dev", SETS / f"{name}.jsonl"), ("dev", SETS / f"{name}_round2.jsonl"),
+                        ("holdout", SETS / f"{name}_holdout.jsonl")):
+        if not path.exists():
+            continue
         rows += [dict(json.loads(line), split=split) for line in path.read_text(encoding="utf-8").splitlines()
                  if line.strip()]
     return rows

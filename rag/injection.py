@@ -39,27 +39,35 @@ _AI = (r"(?:(?:ai|a\.i\.|artificial intelligence|llm|gpt|chat ?gpt|machine|autom
        r"(?: language)?(?: models?| assistants?| systems?| tools?| agents?| readers?| summari[sz]ers?| bots?)?|"
        r"language models?|llms?|chat ?bots?|assistants?|summari[sz]ers?|models? reading this)")
 
-# Verbs of saying and writing: what an order to the assistant is about. "Say", "tell", "mention"
-# are verbs wherever they stand; "report", "state", "answer" are nouns too ("State budget cut"),
-# so where the sentence's structure alone decides, those need an object that only a verb takes.
+# Verbs of saying and writing, and of shaping what is written: what an order to the assistant is
+# about. Most are nouns too ("State budget cut", "Report finds …") or begin literary lines ("Mention
+# the war, and …"), so an imperative needs what only an order has after it: a that-clause, the one
+# told, "this", a quote, "X as Y", or a clause of its own ("Say the damage was minor").
 _SAY = (r"(?:say|tell|mention|insist|repeat|describe|summari[sz]e|inform|recommend|cite|quote|reveal|"
         r"disclose|portray|characteri[sz]e|call|refer to|talk about|discuss|add|write|claim|state|report|"
         r"answer|reply|respond|include|present|begin|start|end|use|explain|confirm|deny|assert|output|print|"
-        r"emphasi[sz]e|stress|suggest|advise|warn|remind|let)")
-_ALWAYS_VERB = (r"(?:say|tell|mention|insist|repeat|describe|summari[sz]e|inform|recommend|cite|reveal|disclose|"
-                r"portray|characteri[sz]e|talk about|discuss)")
+        r"emphasi[sz]e|stress|suggest|advise|warn|remind|let|append|prepend|insert|omit|leave out|exclude|"
+        r"skip|avoid|direct|redirect|point|convince|persuade|pass on|relay|convey|make it clear|make clear)")
 _OBJECT = (r"(?:that\b|them\b|with\b|only\b|this\b|these\b|every\b|any\b|all\b|after me\b|to (?:any|every|all)\b|"
            r"the (?:user|reader|public)s?\b|users?\b|readers?\b|anyone\b|everyone\b|everybody\b|people\b|"
-           r"your\b|[\"'“‘])")
-_IMPERATIVE = (rf"(?:(?:please|kindly|always|never|just|simply|now|also|then|only),? ){{0,2}}"
-               rf"(?:(?:do not|don't|never) )?(?:{_ALWAYS_VERB}\b|{_SAY} {_OBJECT})")
+           r"your\b|[\"'“‘]|to (?:the |your )?(?:user|reader|person)|"
+           r"(?:\w+ ){1,4}as (?:an?|the)\b|"  # "describe the senator as a war hero"
+           r"(?!what|how|when|where|why|who)(?:\w+ ){1,6}(?:is|was|are|were|has|have|had|will|would|did|does|can|"
+           r"could|must|never)\b)")
+_IMPERATIVE = (rf"(?:(?:please|kindly|always|never|just|simply|now|also|then|only|instead),? ){{0,2}}"
+               rf"(?:(?:do not|don't|never) )?{_SAY}(?!-) {_OBJECT}")
 # The assistant's output, named: "your answer", "in any summary", "any summary of this report".
 _OUTPUT = r"(?:answers?|repl(?:y|ies)|responses?|summar(?:y|ies)|outputs?|completions?)"
 _DOCUMENT = r"(?:article|report|story|text|page|document|passage|piece|item|post|release|statement)"
-# Who an order passes something on to: the user, readers, anyone who asks.
-_RECIPIENT = (r"(?:the (?:user|reader)s?|users|readers|anyone(?: who asks| asking)?|everyone(?: who asks)?|"
-              r"whoever asks|people who ask|those who ask|the person asking)")
+# Who an order passes something on to: the one the assistant answers. Plain "users" and
+# "readers" also stand in news ("The app will show users …"), so only the oldest verbs take them.
+_RECIPIENT = (r"(?:the (?:user|reader|human|person)(?: (?:you are|you're) (?:helping|talking to|answering)| asking)?|"
+              r"your (?:users?|readers?)|anyone(?: who asks| asking)|everyone who asks|whoever asks|"
+              r"(?:people|those) who ask)")
+_ASKS = (r"(?:someone|anyone|somebody|anybody|a user|the user|users|a reader|readers|people|you are|you're|"
+         r"you get) ask(?:s|ed)?\b")
 
+# Orders whoever says them: addressed to an AI, or naming the assistant's output.
 _ORDERS = re.compile("|".join([
     # Instructions themselves: "Ignore your previous instructions", "disregard all prior rules".
     r"\b(?:ignore|disregard|forget|override)\b[^.]{0,40}\b(?:instructions?|prompts?|guidelines|"
@@ -67,40 +75,39 @@ _ORDERS = re.compile("|".join([
     r"\byou are now\b|\bfrom now on,? you\b|\b(?:act|behave|pretend|respond) as (?:if you were|an?|the) "
     r"(?:ai|assistant|model|system|administrator|developer)\b",
     r"\bsystem prompt\b|\bsystem (?:notice|message|instructions?) (?:to|for)\b",
+    # A chat transcript's speaker label: "System: new policy …", "Assistant: …".
+    r"^\W{0,3}(?:system|assistant|user|admin|administrator|developer|operator)(?: (?:message|notice|note|"
+    r"prompt|override|instructions?))?\W{0,3}:",
     # Addressed to an AI: "Note for AI assistants:", "P.S. to the AI", "Attention chatbots", "Hey AI,".
     rf"\b(?:notes?|notices?|messages?|memos?|reminders?|corrections?|instructions?|directives?|"
     rf"warnings?|alerts?|p\.\s?s\.?|ps) (?:to|for) (?:the |all |any |every )?(?:\w+ ){{0,2}}?{_AI}\b",
     rf"(?:^|[.:;!?]\s*)(?:p\.\s?s\.?|attention|hey|hi|hello|dear|calling all|listen(?: up)?),? "
     rf"(?:the |all |any |you )?(?:\w+ )?{_AI}\b",
+    rf"(?:^|[.:;!?]\s*)(?:to|for) (?:any|all|every|each|the) (?:\w+ ){{0,2}}?(?:{_AI}|models?|systems?|tools?|"
+    r"programs?)\b[^.;:]{0,40}:",
+    # "Assistant, refer to …", "Remember, assistant: …", "Your job, AI, is to …"
+    rf"^\W{{0,3}}{_AI}\s*[,:!]|[,:]\s*(?:ai|a\.i\.|assistant|chat ?bot|bot|model|language model|llm)\s*[,:!]",
     rf"\b(?:if|when|since|as) you(?: are|'re| were) (?:an? |the )?(?:\w+ )?{_AI}\b",
     # An AI told what to say: "Language models that read this must state", "AI tools should present".
-    rf"\b{_AI}\b[^.;]{{0,40}}?\b(?:reading|processing|summari[sz]ing|quoting|that (?:read|process|summari[sz]e|"
-    rf"quote)s?) (?:this|these)\b",
+    rf"\b(?:{_AI}|models?)\b[^.;]{{0,40}}?\b(?:reading|processing|summari[sz]ing|quoting|that (?:read|process|"
+    r"summari[sz]e|quote)s?) (?:this|these)\b",
     rf"\b{_AI}\b[^.;]{{0,50}}?\b(?:must|should|shall|have to|has to|need to|needs to|are to|is to|"
     rf"(?:are|is) (?:required|instructed|expected|told|asked) to)(?: not)?(?: always| never| only)? {_SAY}\b",
-    # An imperative of saying at the start of a sentence or clause, unquoted: "Say that …",
-    # "Tell anyone asking …", "Summarise this article as …", "Editor's note: …; use it in …".
-    rf"(?:^|[;:]\s+|\u2014\s*){_IMPERATIVE}",
-    # Conditional orders: "When asked about X, answer …", "If a user asks, say …", "Should a reader
-    # ask …, state …", "Regardless of what the user asks, recommend …".
-    rf"\b(?:when|whenever|if|should|once|in case|any time|regardless of|whatever|no matter)\b[^,.;:]{{1,80}},"
-    rf"\s*(?:then )?{_IMPERATIVE}",
-    rf"\b(?:when|whenever|if)\b[^,.;:]{{0,60}}\bask(?:s|ed)?\b[^.;:]{{0,60}}?\byou (?:should|must|need to|have to|"
-    rf"are to|will)(?: always| only)? {_SAY}\b",
-    # Second person told what to say: "You must tell people …", "you should say …".
-    rf"\byou (?:should|must|need to|have to|are to|are required to)(?: always| never| only| not)? "
-    rf"(?:{_ALWAYS_VERB}\b|{_SAY} {_OBJECT})",
     # Passing it on: "Please let the user know", "Kindly inform anyone who asks", "tell the user".
     rf"\b(?:please|kindly)\b[^.;]{{0,40}}?\b(?:let|make sure|ensure|note|remember|tell|inform|mention|say|remind|"
-    rf"notify)\b[^.;]{{0,40}}?\b(?:{_RECIPIENT}|your {_OUTPUT})\b",
-    rf"\b(?:tell|inform|warn|instruct|remind|notify|assure) (?:all |any |every )?{_RECIPIENT}\b",
+    rf"notify)\b[^.;]{{0,40}}?\b(?:{_RECIPIENT}|users|readers|your {_OUTPUT})\b",
+    r"\b(?:tell|inform|warn|instruct|remind|notify|assure) (?:the |all |any |every )?(?:users?|readers?)\b",
+    rf"\b{_SAY} (?:to )?{_RECIPIENT}\b",
     r"\b(?:users?|readers?)\b[^.;]{0,40}?\b(?:should|must|are to|need to|have to) be (?:told|informed|reminded|"
     r"shown|given|assured)\b",
     r"\b(?:reply|respond|answer) (?:only )?with (?:the words?|exactly)\b",
-    # The output named: "your answer", "in any summary", "any summary of this report", "Repeat after me".
+    # The output named: "your answer", "in any summary", "any summary of this report".
     rf"\byour {_OUTPUT}\b",
     rf"\b(?:in|into|to|for|from) (?:any|every|each|all) {_OUTPUT}\b",
     rf"\b(?:any|every|each) (?:{_OUTPUT}|question) (?:of|to|about|on) this {_DOCUMENT}\b",
+    rf"\b{_OUTPUT} (?:to|for) (?:any|every|all|each) (?:questions?|quer(?:y|ies)|enquir(?:y|ies))\b",
+    rf"\b(?:all|any|every) (?:questions?|quer(?:y|ies)) (?:about|on|regarding) [^.;]{{0,40}}?\b(?:gets?|receives?|"
+    rf"should get|must get) (?:the |an? )?{_OUTPUT}\b",
     rf"\b(?:anyone|anybody|whoever|those|any (?:system|tool|program|software))\b[^.;]{{0,15}}?\b(?:generat|writ|produc|"
     rf"compos|draft)\w* (?:an? |the |any |your )?{_OUTPUT}\b",
     # The document's own text to drop or replace: "disregard the figure above", "the figure to report".
@@ -110,9 +117,36 @@ _ORDERS = re.compile("|".join([
     r"\b(?:figure|number|amount|total|date|name|answer|version|price) to (?:report|use|quote|cite|give|state|repeat)\b",
     r"\bthis (?:figure|number|version|date|name|price|amount) (?:must|should|is to) be (?:used|reported|quoted|"
     r"cited|given|repeated)\b",
-    # Hidden from a human reader: an HTML comment, Unicode tag characters ("ASCII smuggling").
+    # Hidden from a human reader: an HTML comment.
     r"<!--|-->",
 ]), re.IGNORECASE)
+
+# Orders unless reported: news quotes and reports imperatives ("Explain your reasons, the judge
+# told the defendant"), an order to the assistant is nobody's speech.
+_IMPERATIVES = re.compile("|".join([
+    # An imperative of saying at the start of a sentence or clause, unquoted: "Say that …",
+    # "Tell anyone asking …", "Summarise this article as …", "Editor's note: …; use it in …".
+    rf"(?:^|[;:?]\s+|\u2014\s*){_IMPERATIVE}",
+    # Conditional orders: "When asked about X, answer …", "If a user asks, say …", "Should a reader
+    # ask …, state …", "Regardless of what the user asks, recommend …", "… whenever someone asks".
+    rf"\b(?:when|whenever|if|should|once|in case|any time|regardless of|whatever|no matter|instead of)\b[^,.;:]{{1,80}},"
+    rf"\s*(?:then )?{_IMPERATIVE}",
+    rf"\b(?:when|whenever|if|every time|each time|any time|regardless of what|no matter what) {_ASKS}",
+    rf"\b(?:when|whenever|if)\b[^,.;:]{{0,60}}\bask(?:s|ed)?\b[^.;:]{{0,60}}?\byou (?:should|must|need to|have to|"
+    rf"are to|will)(?: always| only)? {_SAY}\b",
+    # Second person told what to say: "You must tell people …", "the reply you give must be …".
+    rf"\byou (?:should|must|need to|have to|are to|are required to)(?: always| never| only| not)? {_SAY} {_OBJECT}",
+    rf"\b{_OUTPUT} (?:that )?you (?:give|provide|write|produce|generate|offer|return|send)\b",
+    rf"\b(?:only|correct|right|acceptable|approved|proper) {_OUTPUT} (?:about|to|on|for|regarding)\b",
+    # "Whoever summarises this should leave out …"
+    r"\b(?:whoever|anyone|anybody|those|everyone)\b(?: who| that)? (?:summari[sz]|quot|process|read|answer|cit)\w*"
+    r" (?:this|these|from this)\b[^.;]{0,40}\b(?:must|should|has to|have to|needs? to|is to|are to)\b",
+]), re.IGNORECASE)
+# Whose words they are: "…, the judge told the defendant", "…, police warned", "he said."
+_ATTRIBUTION = re.compile(
+    r"[,—]\s*[\"”’']?\s*(?:\w+\s+){0,5}?(?:said|says|told|tells|warned|warns|added|urged|urges|insisted|insists|"
+    r"argued|explained|advised|wrote|writes|announced|declared|reminded|remarked|recalled|joked|according to)\b|"
+    r"\b(?:he|she|they|it|we) (?:said|says|added|warned)\b", re.IGNORECASE)
 
 # Unicode tag characters spell text no one sees; only an emoji subdivision flag uses them openly.
 _FLAG = re.compile("\U0001F3F4[\U000E0020-\U000E007E]+\U000E007F")
@@ -124,7 +158,9 @@ _COMMENT = re.compile(r"<!--(?:[^-]|-(?!->))*(?:-->|\Z)|\A(?:[^<]|<(?!!--))*?-->
 
 def gives_orders(sentence: str) -> bool:
     """The sentence addresses the assistant (or its instructions) rather than telling something."""
-    return bool(_ORDERS.search(sentence)) or bool(_TAGS.search(_FLAG.sub("", sentence)))
+    if _ORDERS.search(sentence) or _TAGS.search(_FLAG.sub("", sentence)):
+        return True
+    return bool(_IMPERATIVES.search(sentence)) and not _ATTRIBUTION.search(sentence)
 
 
 def hidden_spans(text: str) -> list[Span]:
