@@ -5,8 +5,8 @@
 Prints, for the current rules and for the rules at git ``REF`` (the phrase list before issue 23):
 orders caught out of ``evals/injection/orders.jsonl``, ordinary sentences flagged out of
 ``evals/injection/ordinary.jsonl`` (both written fresh for this measurement, not from the patterns;
-``*_holdout.jsonl`` rows were written after the rules and measured once: the rules were tuned on dev
-only), and the sentences flagged among every sentence of the 301 news articles
+each later round was written as the holdout of the rules before it, then joined dev; the rules were
+tuned on dev only, ``*_holdout.jsonl`` was written after them and measured once), and the sentences flagged among every sentence of the 301 news articles
 (``evals/corpora/news/*.txt`` and ``corpus/*.txt``, read by the text loader, so without front
 matter), each of which is listed. Runs in seconds; no model is loaded.
 """
@@ -60,11 +60,12 @@ def old_module(ref: str) -> ModuleType:
 
 
 def read_set(name: str) -> list[dict[str, str]]:
-    """``name``.jsonl and ``name``_round2.jsonl (dev: in view while the rules were written; round 2
-    was the holdout of the first rules) and ``name``_holdout.jsonl (written after the rules were)."""
+    """``name``.jsonl, ``name``_round2.jsonl and ``name``_round3.jsonl (dev: in view while the rules
+    were written; each round was the holdout of the rules before it) and ``name``_holdout.jsonl
+    (written after the rules were, measured once)."""
     rows = []
     for split, path in (("dev", SETS / f"{name}.jsonl"), ("dev", SETS / f"{name}_round2.jsonl"),
-                        ("holdout", SETS / f"{name}_holdout.jsonl")):
+                        ("dev", SETS / f"{name}_round3.jsonl"), ("holdout", SETS / f"{name}_holdout.jsonl")):
         if not path.exists():
             continue
         rows += [dict(json.loads(line), split=split) for line in path.read_text(encoding="utf-8").splitlines()

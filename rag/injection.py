@@ -47,14 +47,16 @@ _SAY = (r"(?:say|tell|mention|insist|repeat|describe|summari[sz]e|inform|recomme
         r"disclose|portray|characteri[sz]e|call|refer to|talk about|discuss|add|write|claim|state|report|"
         r"answer|reply|respond|include|present|begin|start|end|use|explain|confirm|deny|assert|output|print|"
         r"emphasi[sz]e|stress|suggest|advise|warn|remind|let|append|prepend|insert|omit|leave out|exclude|"
-        r"skip|avoid|direct|redirect|point|convince|persuade|pass on|relay|convey|make it clear|make clear)")
+        r"skip|avoid|direct|redirect|point|convince|persuade|pass on|relay|convey|make it clear|make clear|note|"
+        r"treat|regard|consider|conclude|accept|phrase|word|frame|format|translate)")
 _OBJECT = (r"(?:that\b|them\b|with\b|only\b|this\b|these\b|every\b|any\b|all\b|after me\b|to (?:any|every|all)\b|"
            r"the (?:user|reader|public)s?\b|users?\b|readers?\b|anyone\b|everyone\b|everybody\b|people\b|"
-           r"your\b|[\"'“‘]|to (?:the |your )?(?:user|reader|person)|"
+           r"your\b|[\"'“‘]|to (?:the |your )?(?:user|reader|person)|nothing about\b|questions? about\b|"
            r"(?:\w+ ){1,4}as (?:an?|the)\b|"  # "describe the senator as a war hero"
            r"(?!what|how|when|where|why|who)(?:\w+ ){1,6}(?:is|was|are|were|has|have|had|will|would|did|does|can|"
            r"could|must|never)\b)")
-_IMPERATIVE = (rf"(?:(?:please|kindly|always|never|just|simply|now|also|then|only|instead),? ){{0,2}}"
+_IMPERATIVE = (rf"(?:(?:please|kindly|always|never|just|simply|now|also|then|only|instead|do|be sure to|"
+               rf"remember to|make sure to|make sure you|(?:do not|don't) forget to),? ){{0,2}}"
                rf"(?:(?:do not|don't|never) )?{_SAY}(?!-) {_OBJECT}")
 # The assistant's output, named: "your answer", "in any summary", "any summary of this report".
 _OUTPUT = r"(?:answers?|repl(?:y|ies)|responses?|summar(?:y|ies)|outputs?|completions?)"
@@ -68,7 +70,7 @@ _ASKS = (r"(?:someone|anyone|somebody|anybody|a user|the user|users|a reader|rea
          r"you get) ask(?:s|ed)?\b")
 
 # Orders whoever says them: addressed to an AI, or naming the assistant's output.
-_ORDERS = re.compile("|".join([
+_ORDER_PATTERNS = [
     # Instructions themselves: "Ignore your previous instructions", "disregard all prior rules".
     r"\b(?:ignore|disregard|forget|override)\b[^.]{0,40}\b(?:instructions?|prompts?|guidelines|"
     r"(?:previous|prior|earlier|above|preceding|other) rules|(?:user'?s?|the) (?:question|request))\b",
@@ -78,19 +80,26 @@ _ORDERS = re.compile("|".join([
     # A chat transcript's speaker label: "System: new policy …", "Assistant: …".
     r"^\W{0,3}(?:system|assistant|user|admin|administrator|developer|operator)(?: (?:message|notice|note|"
     r"prompt|override|instructions?))?\W{0,3}:",
+    # Its instructions renamed: "Treat what follows as your new instructions", "your real task is …"
+    r"\byour (?:new|real|actual|true|only|updated) (?:instructions?|orders|tasks?|jobs?|roles?|rules|prompts?|"
+    r"directives?|purpose)\b|\bnew instructions\b",
     # Addressed to an AI: "Note for AI assistants:", "P.S. to the AI", "Attention chatbots", "Hey AI,".
     rf"\b(?:notes?|notices?|messages?|memos?|reminders?|corrections?|instructions?|directives?|"
     rf"warnings?|alerts?|p\.\s?s\.?|ps) (?:to|for) (?:the |all |any |every )?(?:\w+ ){{0,2}}?{_AI}\b",
     rf"(?:^|[.:;!?]\s*)(?:p\.\s?s\.?|attention|hey|hi|hello|dear|calling all|listen(?: up)?),? "
     rf"(?:the |all |any |you )?(?:\w+ )?{_AI}\b",
-    rf"(?:^|[.:;!?]\s*)(?:to|for) (?:any|all|every|each|the) (?:\w+ ){{0,2}}?(?:{_AI}|models?|systems?|tools?|"
-    r"programs?)\b[^.;:]{0,40}:",
+    rf"(?:^|[.:;!?]\s*)(?:[\w'’]+ ){{0,3}}?(?:to|for) (?:any|all|every|each|the|our|whoever|anyone|anybody)\b"
+    rf"(?: \w+){{0,2}}?(?: {_AI}| models?| systems?| tools?| programs?| bots?| crawlers?| scrapers?|"
+    r" (?:is |are )?(?:answering|summari[sz]ing|responding|replying|reading this))\b[^.;:]{0,40}:",
     # "Assistant, refer to …", "Remember, assistant: …", "Your job, AI, is to …"
     rf"^\W{{0,3}}{_AI}\s*[,:!]|[,:]\s*(?:ai|a\.i\.|assistant|chat ?bot|bot|model|language model|llm)\s*[,:!]",
     rf"\b(?:if|when|since|as) you(?: are|'re| were) (?:an? |the )?(?:\w+ )?{_AI}\b",
     # An AI told what to say: "Language models that read this must state", "AI tools should present".
-    rf"\b(?:{_AI}|models?)\b[^.;]{{0,40}}?\b(?:reading|processing|summari[sz]ing|quoting|that (?:read|process|"
-    r"summari[sz]e|quote)s?) (?:this|these)\b",
+    rf"\b(?:{_AI}|models?|bots?|crawlers?|scrapers?|machines?)\b[^.;]{{0,40}}?\b(?:reading|processing|summari[sz]ing|"
+    r"quoting|scraping|crawling|indexing|parsing|ingesting|that (?:read|process|summari[sz]e|quote|scrape)s?) "
+    r"(?:this|these)\b",
+    rf"\bif this {_DOCUMENT} is (?:being )?(?:summari[sz]ed|processed|read|quoted|used) by (?:an? )?(?:\w+ )?{_AI}\b|"
+    r"\bif this (?:text|article|page|document|passage) is being (?:summari[sz]ed|processed|quoted)\b",
     rf"\b{_AI}\b[^.;]{{0,50}}?\b(?:must|should|shall|have to|has to|need to|needs to|are to|is to|"
     rf"(?:are|is) (?:required|instructed|expected|told|asked) to)(?: not)?(?: always| never| only)? {_SAY}\b",
     # Passing it on: "Please let the user know", "Kindly inform anyone who asks", "tell the user".
@@ -104,7 +113,8 @@ _ORDERS = re.compile("|".join([
     # The output named: "your answer", "in any summary", "any summary of this report".
     rf"\byour {_OUTPUT}\b",
     rf"\b(?:in|into|to|for|from) (?:any|every|each|all) {_OUTPUT}\b",
-    rf"\b(?:any|every|each) (?:{_OUTPUT}|question) (?:of|to|about|on) this {_DOCUMENT}\b",
+    rf"\b(?:any|every|each|all) (?:{_OUTPUT}|question) (?:of|to|about|on|from) this {_DOCUMENT}\b",
+    rf"\b(?:in|for) (?:summar(?:y|ies)|answers|repl(?:y|ies)) (?:of|to|about|on|from) this {_DOCUMENT}\b",
     rf"\b{_OUTPUT} (?:to|for) (?:any|every|all|each) (?:questions?|quer(?:y|ies)|enquir(?:y|ies))\b",
     rf"\b(?:all|any|every) (?:questions?|quer(?:y|ies)) (?:about|on|regarding) [^.;]{{0,40}}?\b(?:gets?|receives?|"
     rf"should get|must get) (?:the |an? )?{_OUTPUT}\b",
@@ -119,11 +129,13 @@ _ORDERS = re.compile("|".join([
     r"cited|given|repeated)\b",
     # Hidden from a human reader: an HTML comment.
     r"<!--|-->",
-]), re.IGNORECASE)
+]
+# Matched against the lower-cased sentence: faster than re.IGNORECASE.
+_ORDERS = re.compile("|".join(_ORDER_PATTERNS))
 
 # Orders unless reported: news quotes and reports imperatives ("Explain your reasons, the judge
 # told the defendant"), an order to the assistant is nobody's speech.
-_IMPERATIVES = re.compile("|".join([
+_IMPERATIVE_PATTERNS = [
     # An imperative of saying at the start of a sentence or clause, unquoted: "Say that …",
     # "Tell anyone asking …", "Summarise this article as …", "Editor's note: …; use it in …".
     rf"(?:^|[;:?]\s+|\u2014\s*){_IMPERATIVE}",
@@ -136,17 +148,27 @@ _IMPERATIVES = re.compile("|".join([
     rf"are to|will)(?: always| only)? {_SAY}\b",
     # Second person told what to say: "You must tell people …", "the reply you give must be …".
     rf"\byou (?:should|must|need to|have to|are to|are required to)(?: always| never| only| not)? {_SAY} {_OBJECT}",
-    rf"\b{_OUTPUT} (?:that )?you (?:give|provide|write|produce|generate|offer|return|send)\b",
+    rf"\b(?:{_OUTPUT}|figures?|numbers?|names?|dates?|totals?|amounts?) (?:that )?you (?:give|provide|write|produce|"
+    r"generate|offer|return|send|quote|report|use|cite|state|mention)\b",
+    rf"\b(?:every|each|any) {_OUTPUT} (?:about|on|regarding|as|to questions)\b|\b(?:every|each) (?:reply|answer)\b",
+    r"\b(?:if|when|while) you(?: are|'re) (?:summari[sz]|process|quot|answer|read|writ)\w* (?:this|these|questions|"
+    r"about this)\b",
+    # An imperative that lasts ("Respond in French from now on") or waits for the question ("Say nothing
+    # about the recall when asked").
+    rf"^\W{{0,3}}{_SAY}\b[^.;]{{0,60}}\b(?:from (?:now|here) on|henceforth|(?:when|if|whenever) (?:you are |you're )?asked)\b",
     rf"\b(?:only|correct|right|acceptable|approved|proper) {_OUTPUT} (?:about|to|on|for|regarding)\b",
     # "Whoever summarises this should leave out …"
     r"\b(?:whoever|anyone|anybody|those|everyone)\b(?: who| that)? (?:summari[sz]|quot|process|read|answer|cit)\w*"
     r" (?:this|these|from this)\b[^.;]{0,40}\b(?:must|should|has to|have to|needs? to|is to|are to)\b",
-]), re.IGNORECASE)
+    rf"\b(?:whoever|anyone|anybody|those|everyone)\b(?: who| that)? (?:us|read|process)\w* this {_DOCUMENT}\b"
+    rf"[^.;]{{0,40}}\b(?:must|should|has to|have to|needs? to|is to|are to) {_SAY}\b",
+]
+_IMPERATIVES = re.compile("|".join(_IMPERATIVE_PATTERNS))
 # Whose words they are: "…, the judge told the defendant", "…, police warned", "he said."
 _ATTRIBUTION = re.compile(
     r"[,—]\s*[\"”’']?\s*(?:\w+\s+){0,5}?(?:said|says|told|tells|warned|warns|added|urged|urges|insisted|insists|"
     r"argued|explained|advised|wrote|writes|announced|declared|reminded|remarked|recalled|joked|according to)\b|"
-    r"\b(?:he|she|they|it|we) (?:said|says|added|warned)\b", re.IGNORECASE)
+    r"\b(?:he|she|they|it|we) (?:said|says|added|warned)\b")
 
 # Unicode tag characters spell text no one sees; only an emoji subdivision flag uses them openly.
 _FLAG = re.compile("\U0001F3F4[\U000E0020-\U000E007E]+\U000E007F")
@@ -158,9 +180,10 @@ _COMMENT = re.compile(r"<!--(?:[^-]|-(?!->))*(?:-->|\Z)|\A(?:[^<]|<(?!!--))*?-->
 
 def gives_orders(sentence: str) -> bool:
     """The sentence addresses the assistant (or its instructions) rather than telling something."""
-    if _ORDERS.search(sentence) or _TAGS.search(_FLAG.sub("", sentence)):
+    lower = sentence.lower()
+    if _ORDERS.search(lower) or _TAGS.search(_FLAG.sub("", sentence)):
         return True
-    return bool(_IMPERATIVES.search(sentence)) and not _ATTRIBUTION.search(sentence)
+    return bool(_IMPERATIVES.search(lower)) and not _ATTRIBUTION.search(lower)
 
 
 def hidden_spans(text: str) -> list[Span]:
