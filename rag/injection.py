@@ -57,7 +57,7 @@ _OBJECT = (r"(?:that\b|them\b|with\b|only\b|this\b|these\b|every\b|any\b|all\b|a
            r"could|must|never)\b)")
 _IMPERATIVE = (rf"(?:(?:please|kindly|always|never|just|simply|now|also|then|only|instead|do|be sure to|"
                rf"remember to|make sure to|make sure you|(?:do not|don't) forget to),? ){{0,2}}"
-               rf"(?:(?:do not|don't|never) )?{_SAY}(?!-) {_OBJECT}")
+               rf"(?:(?:do not|don't|never) {_SAY}\b(?!-)|{_SAY}(?!-) {_OBJECT})")
 # The assistant's output, named: "your answer", "in any summary", "any summary of this report".
 _OUTPUT = r"(?:answers?|repl(?:y|ies)|responses?|summar(?:y|ies)|outputs?|completions?)"
 _DOCUMENT = r"(?:article|report|story|text|page|document|passage|piece|item|post|release|statement)"
@@ -157,6 +157,8 @@ _IMPERATIVE_PATTERNS = [
     # about the recall when asked").
     rf"^\W{{0,3}}{_SAY}\b[^.;]{{0,60}}\b(?:from (?:now|here) on|henceforth|(?:when|if|whenever) (?:you are |you're )?asked)\b",
     rf"\b(?:only|correct|right|acceptable|approved|proper) {_OUTPUT} (?:about|to|on|for|regarding)\b",
+    # "Pensioners asking about the fund should be told …": whoever asks is told what the document wants.
+    r"\basking\b[^.;]{0,40}\b(?:should|must|are to|need to|have to) be (?:told|informed|reminded|given|assured)\b",
     # "Whoever summarises this should leave out …"
     r"\b(?:whoever|anyone|anybody|those|everyone)\b(?: who| that)? (?:summari[sz]|quot|process|read|answer|cit)\w*"
     r" (?:this|these|from this)\b[^.;]{0,40}\b(?:must|should|has to|have to|needs? to|is to|are to)\b",
@@ -173,6 +175,7 @@ _ATTRIBUTION = re.compile(
 # Unicode tag characters spell text no one sees; only an emoji subdivision flag uses them openly.
 _FLAG = re.compile("\U0001F3F4[\U000E0020-\U000E007E]+\U000E007F")
 _TAGS = re.compile("[\U000E0000-\U000E007F]")
+_WORD = re.compile(r"\w")
 # An HTML comment, to its end or to the end of the text (a browser hides an unclosed one too); a
 # "-->" with no opening before it ends a comment that began before this text did.
 _COMMENT = re.compile(r"<!--(?:[^-]|-(?!->))*(?:-->|\Z)|\A(?:[^<]|<(?!!--))*?-->")
@@ -192,7 +195,20 @@ def hidden_spans(text: str) -> list[Span]:
 
 
 def order_sentences(text: str, spans: Sequence[Span]) -> list[bool]:
-    """For each sentence span of ``text``: does it give orders, or lie in text hidden from a reader?"""
+    """For each sentence span of ``text``: does it give orders, or hold words hidden from a reader?
+
+    A sentence the splitter ran into a comment's edge ("--> It cost 9 million dollars.") is judged
+    by its visible words."""
     hidden = hidden_spans(text) if "--" in text else []
-    return [gives_orders(text[s.start:s.end]) or any(h.start < s.end and s.start < h.end for h in hidden)
-            for s in spans]
+    flags = []
+    for span in spans:
+        visible, at, covered = [], span.start, False
+        for h in hidden:
+            if h.start < span.end and span.start < h.end:
+                covered = covered or bool(_WORD.search(text, max(h.start, span.start), min(h.end, span.end)))
+                visible.append(text[at:max(h.start, at)])
+                at = max(at, min(h.end, span.end))
+        visible.append(text[at:span.end])
+        shown = "".join(visible)
+        flags.append(covered or (at > span.start and not _WORD.search(shown)) or gives_orders(shown))
+    return flags
