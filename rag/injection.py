@@ -23,8 +23,12 @@ aims at what they say or write. A sentence gives orders when it
   correct figure to report is …");
 - is text a human reader does not see: inside an HTML comment, or in Unicode tag characters.
 
-Every pattern is a bounded regex (no nested repetition), so a sentence is read in linear time.
-``benchmarks/injection.py`` measures the rules on orders and news sentences written for that.
+Imperatives, conditional and second-person orders count only when the sentence names no speaker:
+"Explain your reasons, the judge told the defendant" is reported speech. Each repetition in the
+patterns is bounded or over single characters, so a sentence is read in linear time.
+``benchmarks/injection.py`` measures the rules on orders and news sentences written for it: on
+those written after the rules, 14 of 25 orders caught and 2 of 25 look-alike news sentences
+flagged; 0 of the 2,713 sentences of the 301 news articles.
 """
 
 from __future__ import annotations
