@@ -3,12 +3,15 @@
     .venv/bin/python benchmarks/injection.py [--before REF] [--quiet]
 
 Prints, for the current rules and for the rules at git ``REF`` (the phrase list before issue 23):
-orders caught out of ``evals/injection/orders.jsonl``, ordinary sentences flagged out of
-``evals/injection/ordinary.jsonl`` (both written fresh for this measurement, not from the patterns;
-each later round was written as the holdout of the rules before it, then joined dev; the rules were
-tuned on dev only, ``*_holdout.jsonl`` was written after them and measured once), and the sentences flagged among every sentence of the 301 news articles
-(``evals/corpora/news/*.txt`` and ``corpus/*.txt``, read by the text loader, so without front
-matter), each of which is listed. Runs in seconds; no model is loaded.
+orders caught out of ``evals/injection/orders*.jsonl``, ordinary news sentences flagged out of
+``evals/injection/ordinary*.jsonl``, and the sentences flagged among every sentence of the 301
+news articles (``evals/corpora/news/*.txt`` and ``corpus/*.txt``, read by the text loader, so
+without front matter), each of which it lists. Runs in seconds; no model is loaded.
+
+The sets were written for this measurement, not from the patterns. ``*.jsonl`` came first; each
+``*_round<n>.jsonl`` was written as the holdout of the rules of its time, then joined dev (the
+rules were tuned on dev only); ``*_holdout.jsonl`` was written after the last rules and measured
+once, so it is the number to expect on new wording.
 """
 
 from __future__ import annotations
