@@ -165,7 +165,7 @@ def test_chat_model_setting_selects_the_chat_backend(tmp_path, monkeypatch: pyte
     settings = load_settings(data_dir=tmp_path)
     assert settings.generator == "chat"
     generator = make_generator(settings, None)  # type: ignore[arg-type]
-    assert generator.name == "chat" and type(generator.model).__name__ == "ChatOpenAI"
+    assert generator.name == "chat" and type(generator.chat_model).__name__ == "ChatOpenAI"
     assert generator.model.model_name == "gpt-4.1-mini"
     assert load_settings(data_dir=tmp_path, generator="extractive").generator == "extractive"
 
