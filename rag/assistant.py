@@ -240,7 +240,7 @@ class Assistant:
         verified, declined_by = self.policy.conclude(raw, passages, question, trace, check_type=False)
         kept = [] if verified is None else [(v.sentence, v.passages) for v in verified.verdicts
                                             if v.status in ("supported", "reattached")]
-        coverage = self.coverage.cover(parts, [sentence for sentence, _ in kept])
+        coverage = self.coverage.cover(parts, [sentence for sentence, _ in kept], question)
         added = []
         for covered in coverage:
             if covered.answered:
@@ -255,7 +255,7 @@ class Assistant:
         if verified is None:
             return None, declined_by or COVERAGE, [AnswerPart(p.text, p.kind, False) for p in parts]
         sentences = cited_sentences(verified.text)
-        coverage = self.coverage.cover(parts, [text for text, _ in sentences])
+        coverage = self.coverage.cover(parts, [text for text, _ in sentences], question)
         answer_parts = [AnswerPart(c.part.text, c.part.kind, c.answered,
                                    tuple(sorted({n for i in c.sentences for n in sentences[i][1]}))) for c in coverage]
         trace["answered_parts"] = f"{sum(p.answered for p in answer_parts)} of {len(parts)}"
@@ -267,7 +267,7 @@ class Assistant:
                       used: set[str]) -> str | None:
         """The passages' best sentence for one part, cited, when it answers that part (else None)."""
         for candidate in rank_sentences(part.text, passages, self.verifier.embeddings)[:3]:
-            if candidate.text in used or not self.coverage.answers(part, candidate.text):
+            if candidate.text in used or not self.coverage.answers(part, candidate.text, question):
                 continue
             if self.grader is not None and self.settings.grade_fallback and \
                     not self.grader.answers(part.text, candidate.text):

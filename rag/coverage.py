@@ -52,9 +52,12 @@ class PartCoverage:
 class CoverageChecker:
     """Assigns answer sentences to question parts by kind and by meaning."""
 
-    def __init__(self, embeddings: Embeddings, min_similarity: float = 0.35) -> None:
+    def __init__(self, embeddings: Embeddings, min_similarity: float = 0.35, min_relevance: float = 0.3) -> None:
         self.embeddings = embeddings
         self.min_similarity = min_similarity
+        # A part's answer is about the question as a whole too: "How many people took part in them?"
+        # alone is close to any count of people in any passage.
+        self.min_relevance = min_relevance
 
     def similarities(self, parts: Sequence[QuestionPart], sentences: Sequence[str]) -> np.ndarray:
         """Cosine of each part (rows) with each sentence (columns)."""
@@ -64,22 +67,32 @@ class CoverageChecker:
         sentence_vectors = np.asarray(self.embeddings.embed_documents(list(sentences)), dtype=np.float32)
         return part_vectors @ sentence_vectors.T
 
-    def cover(self, parts: Sequence[QuestionPart], sentences: Sequence[str]) -> list[PartCoverage]:
-        """For each part, the sentences that answer it. A one-part question is answered by every
-        sentence that verification kept: the other checks of the pipeline decide that case."""
+    def relevant(self, question: str, sentences: Sequence[str]) -> list[bool]:
+        """Which sentences are about the whole question at all (all of them when it is not given)."""
+        if not question or not sentences:
+            return [True] * len(sentences)
+        similarity = self.similarities([QuestionPart(question, "what")], sentences)[0]
+        return [bool(value >= self.min_relevance) for value in similarity]
+
+    def cover(self, parts: Sequence[QuestionPart], sentences: Sequence[str], question: str = "") -> list[PartCoverage]:
+        """For each part, the sentences that answer it (and are about the whole ``question``). A
+        one-part question is answered by every sentence that verification kept: the other checks of
+        the pipeline decide that case."""
         if len(parts) <= 1:
             return [PartCoverage(p, tuple(range(len(sentences)))) for p in parts]
         similarity = self.similarities(parts, sentences)
+        relevant = self.relevant(question, sentences)
         covered = []
         for row, part in enumerate(parts):
-            answering = tuple(i for i, sentence in enumerate(sentences)
-                              if similarity[row, i] >= self.min_similarity and gives_kind(sentence, part.kind))
+            answering = tuple(i for i, sentence in enumerate(sentences) if relevant[i]
+                              and similarity[row, i] >= self.min_similarity and gives_kind(sentence, part.kind))
             covered.append(PartCoverage(part, answering))
         return covered
 
-    def answers(self, part: QuestionPart, sentence: str) -> bool:
-        """One sentence answers one part."""
-        return gives_kind(sentence, part.kind) and float(self.similarities([part], [sentence])[0, 0]) >= self.min_similarity
+    def answers(self, part: QuestionPart, sentence: str, question: str = "") -> bool:
+        """One sentence answers one part (of ``question``)."""
+        return gives_kind(sentence, part.kind) and self.relevant(question, [sentence])[0] and \
+            float(self.similarities([part], [sentence])[0, 0]) >= self.min_similarity
 
 
 UNCOVERED_START = "The documents don't answer"

@@ -26,11 +26,16 @@ KINDS = ("what", "why", "who", "when", "where", "how much", "how", "yes/no")
 _WH = r"(?:why|who|whom|whose|what|when|where|which|how)"
 _AUX = (r"(?:is|are|was|were|do|does|did|has|have|had|will|would|can|could|should|may|might|must|shall|'s|'re)")
 # "and why", ", and where", "; who", ", what": a new part starts at a wh-word after a joint.
-_PREPOSITION = r"(?:from|to|in|at|by|for|with|on|of|about|under|over|into|after|before|since)"
-# After a bare comma only "what", "why" and "how" open a new part: ", which was built in 1990" and
-# ", who is 40" are relative clauses of the noun before them, not questions of their own.
+_PREPOSITION = r"(?:from|to|in|at|by|for|with|on|of|about|under|over|into|after|before|since|until|till|during|within)"
+# After a bare comma a new part starts at "what", "why" or "how"; at "which"/"whose" before a noun
+# ("which sectors does it cover"); or at any wh-word when a list of parts follows (", who was in the
+# delegation, and what was signed"). Otherwise ", which was built in 1990" and ", who is 40" are
+# relative clauses of the noun before them, not questions of their own.
+_BARE_COMMA = (rf",\s*(?=(?:{_PREPOSITION}\s+)?(?:what|why|how)\b"
+               rf"|(?:which|whose)\s+(?!{_AUX}\b|did\b|\w+ed\b)[a-z]"
+               rf"|(?:{_PREPOSITION}\s+)?{_WH}\b[^?]*,\s*(?:and|or)\s+(?:{_PREPOSITION}\s+)?{_WH}\b)")
 _JOINT = re.compile(rf"\s*(?:(?:,\s*(?:and|but|or)\s+|\s+(?:and|but|or|as well as)\s+|;\s*)(?=(?:{_PREPOSITION}\s+)?{_WH}\b)"
-                    rf"|,\s*(?=(?:{_PREPOSITION}\s+)?(?:what|why|how)\b))", re.IGNORECASE)
+                    rf"|{_BARE_COMMA})", re.IGNORECASE)
 # The wh-word that opens a question, with its preposition and "much"/"many": what a tail replaces.
 _WH_WORD = re.compile(rf"^(?:{_PREPOSITION}\s+)?(?:how(?:\s+(?:much|many|long|far|old|often|big|large))?"
                       rf"|what|which|whose|who|whom|why|when|where)\b\s*", re.IGNORECASE)
@@ -77,7 +82,7 @@ def kind_of(text: str) -> str:
     """What kind of answer the words ask for ("how much", "when", "why", ...)."""
     t = text.lower().strip()
     t = re.sub(r"^(?:and|or|but|so|also|then)\s+", "", t)
-    t = re.sub(r"^(?:from|to|in|at|by|for|with|on|of)\s+(?=(?:what|which|where|whom|how)\b)", "", t)
+    t = re.sub(rf"^{_PREPOSITION}\s+(?=(?:what|which|where|whom|how)\b)", "", t)
     if re.match(r"how\s+(?:much|many|long|far|old|often|big|large)\b|what\s+(?:(?:is|was|are|were)\s+the\s+)?"
                 r"(?:(?:total|overall|final|estimated)\s+)?(?:percentage|proportion|share|fraction|number|amount|sum|"
                 r"price|cost|total|value|size|figure)\b", t):
@@ -86,8 +91,11 @@ def kind_of(text: str) -> str:
         return "when"
     if re.match(r"where\b|(?:what|which)\s+(?:country|city|town|place|region|state|airport|port|venue|location)\b", t):
         return "where"
-    if re.match(r"(?:who|whom|whose)\b|(?:what|which)\s+(?:person|people|man|woman|official|minister|leader|team|"
-                r"company|group|organi[sz]ation|party|player|rider|yacht|club)\b", t):
+    # "which Cuban president", "what two players": a person or body, up to two words before its noun.
+    if re.match(r"(?:who|whom|whose)\b|(?:what|which)\s+(?:[\w-]+\s+){0,2}?(?:person|people|man|woman|official|"
+                r"minister|president|leader|king|queen|premier|chancellor|mayor|governor|senator|judge|team|company|"
+                r"firm|group|organi[sz]ation|party|players?|riders?|athletes?|yacht|club|union|officials?|monarchs?)s?\b",
+                t):
         return "who"
     if re.match(r"why\b|what\s+(?:was|were|is|are)\s+the\s+(?:reasons?|causes?|motives?)\b|for what reason\b", t):
         return "why"

@@ -33,8 +33,6 @@ REFUSED = [
     ("long-value", "title: " + "x" * 1500, "the limit is 1,000"),
     ("path-key", "path: /work/corpus/russia-sends-aid-to-cuba-regime.txt", "sets 'path', which only the store sets"),
     ("generation-id", "id: __generation__", "reserved or unusable"),
-    ("javascript-source", "source: javascript:alert(1)", "not an http(s) URL"),
-    ("file-source", "source: file:///etc/passwd", "not an http(s) URL"),
 ]
 
 
@@ -48,6 +46,15 @@ def test_refused_front_matter_is_a_load_error_naming_the_file(tmp_path: Path, fr
     assert time.monotonic() - started < 5
     assert error.value.path == str(path) and reason in error.value.reason
     assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("source", ["javascript:alert(1)", "file:///etc/passwd"])
+def test_a_source_that_is_not_a_web_address_is_dropped_and_the_text_kept(tmp_path: Path, source: str) -> None:
+    path = tmp_path / "odd-source.md"
+    path.write_text(f"---\ntitle: Harbour notes\nsource: {source}\n---\n{BODY}")
+    [document] = load_file(path)
+    assert document.source != source and source not in str(document.metadata)
+    assert document.text == BODY.strip()
 
 
 def test_plain_front_matter_still_gives_title_source_and_date(tmp_path: Path) -> None:

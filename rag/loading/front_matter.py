@@ -5,16 +5,19 @@ builds a value: a block over ``MAX_BYTES``, any anchor or alias (``&a`` / ``*a``
 nested aliases expands to gigabytes when the value is turned into text), nesting deeper than
 ``MAX_DEPTH``, more than ``MAX_NODES`` values, or one value longer than ``MAX_VALUE_CHARS``.
 Keys that name the store's own bookkeeping (``path`` and the like), ids that start with ``__``
-and a source that is not an http(s) URL are refused too: a document must not pass itself off
-as another file or as the store. (Whether an id is taken by another file is ingestion's check.)
+are refused too, and a source that is not an http(s) URL is dropped (the file's path stands in):
+a document must not pass itself off as another file or as the store. (Whether an id is taken by another file is ingestion's check.)
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
 import yaml
+
+log = logging.getLogger(__name__)
 
 MAX_BYTES = 8 * 1024
 MAX_DEPTH = 4
@@ -83,8 +86,11 @@ def _check_keys(data: dict[Any, Any]) -> None:
     for key in ("source", "url"):
         value = data.get(key)
         if value is not None and not re.match(r"https?://[^\s/]+", str(value), re.IGNORECASE):
-            raise FrontMatterError(f"the front matter {key} {str(value)[:60]!r} is not an http(s) URL; "
-                                   "a source must be a web address (a file's own source is its path)")
+            # Not refused: the text is still worth reading; only the link is not kept (a javascript:
+            # or file: "source" would be a link a reader might click). The file's own path stands in.
+            log.warning("front matter %s %r is not an http(s) URL; the file's own path is its source instead",
+                        key, str(value)[:60])
+            del data[key]
     doc_id = data.get("id")
     if doc_id is not None and (not isinstance(doc_id, (str, int)) or not str(doc_id).strip() or str(doc_id).startswith("__") or len(str(doc_id)) > 200):
         raise FrontMatterError(f"the front matter id {str(doc_id)[:60]!r} is reserved or unusable; use letters, "
