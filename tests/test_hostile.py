@@ -198,7 +198,7 @@ def test_markup_from_a_document_is_kept_as_text_and_its_script_is_not_kept(hosti
     shown = streamed(hostile_client, "How many kilograms of potatoes did the lunar greenhouse grow?")[-1]
     assert "Lunar &lt;img src=x onerror=alert(1)&gt; Greenhouse" in shown  # the title, as text
     # A javascript: source is dropped at loading (the file stands in) and is never a link.
-    assert "javascript:alert(document.cookie)" not in shown and 'href="javascript' not in shown
+    assert "javascript:alert(document.cookie)" not in shown and not re.search(r"<a\b[^>]*href=\"javascript", shown)
     assert "javascript:alert(5)" in (store.get_document(lunar.doc_id).text or "")  # kept as text, never linked
     harbour = next(d for t, d in by_title.items() if t.startswith("Harbour"))
     text = store.get_document(harbour.doc_id).text or ""
