@@ -47,8 +47,9 @@ Instructions:
 
 Question: {question}"""
 
-# For a question of several parts: each part is named, so that the model answers all of them.
-PARTS_TEMPLATE = "\nThe question has {count} parts; answer each one in its own sentence: {parts}"
+# A question of several parts is not spelled out part by part in the prompt: told "(1) What did
+# Russia send Cuba? (2) Why …", the 1.5B model answered "(1) Russia sent Cuba humanitarian aid."
+# without a citation and invented the reason. The parts choose what it reads (``focus_passages``).
 
 
 def format_passages(passages: Sequence[Passage]) -> str:
@@ -57,10 +58,7 @@ def format_passages(passages: Sequence[Passage]) -> str:
 
 
 def build_messages(question: str, passages: Sequence[Passage], parts: Sequence[QuestionPart] = ()) -> list[BaseMessage]:
-    """The chat messages for one question (and its parts, when it has several)."""
-    if len(parts) > 1:
-        question += PARTS_TEMPLATE.format(count=len(parts), parts=" ".join(f"({i}) {p.text}"
-                                                                           for i, p in enumerate(parts, start=1)))
+    """The chat messages for one question (``parts`` choose what is read, not what is said: see above)."""
     return [SystemMessage(SYSTEM_PROMPT),
             HumanMessage(USER_TEMPLATE.format(passages=format_passages(passages), question=question,
                                               sentinel=NOT_IN_CORPUS))]
