@@ -30,6 +30,7 @@ from .reranking import make_reranker
 from .retrieval import Filters, Retriever, keyword_index_for
 from .rewriting import ConcatenatingRewriter, LLMRewriter, Rewriter, Turn
 from .store import ChunkStore, open_client
+from .summary import Summariser, summary_request
 from .text_facts import asks_for_quantity, states_quantity
 from .types import Answer, AnswerPart, Hit
 from .verification import VerifiedAnswer, Verifier
@@ -146,6 +147,12 @@ class Assistant:
         """Yield status, sources as soon as retrieval ends, answer tokens, then the verified answer."""
         started = time.perf_counter()
         question = clean_question(question)
+        if (request := summary_request(question)) is not None:  # about a whole document (rag.summary)
+            yield Status("summarising")
+            summary = Summariser(self.store, self.retriever, self.verifier).answer(question, request, filters)
+            yield Sources(summary.hits, question)
+            yield Done(summary)
+            return
         timings: dict[str, float] = {}
         trace: dict[str, object] = {}
         yield Status("searching")

@@ -29,6 +29,7 @@ STAGES = {
     "writing": "Writing the answer…",
     "verifying": "Checking every sentence against its source…",
     "loading": "Loading the answering model…",
+    "summarising": "Reading the whole document…",
 }
 
 
