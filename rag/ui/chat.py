@@ -19,13 +19,14 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from ..assistant import MAX_QUESTION_CHARS, Assistant, Done, Sources, Status, Token, clean_question
 from ..errors import GenerationError, InputError, RagError
 from ..generation import BACKENDS, make_generator
 from ..retrieval import Filters
 from ..rewriting import Turn
+from ..types import Answer
 from . import render
 
 log = logging.getLogger(__name__)
@@ -136,9 +137,10 @@ class SearchOptions:
                    filters=Filters(doc_ids=doc_ids, date_from=start, date_to=end))
 
 
-def respond(backends: Backends, message: str, history: Sequence[dict[str, Any]], options: SearchOptions
-            ) -> Iterator[str]:
-    """Stream one answer as HTML: status, passages found, the draft, then the verified answer.
+def respond(backends: Backends, message: str, history: Sequence[dict[str, Any]], options: SearchOptions,
+            on_answer: Callable[[Answer], None] | None = None) -> Iterator[str]:
+    """Stream one answer as HTML: status, passages found, the draft, then the verified answer
+    (given to ``on_answer`` first, e.g. to save it).
 
     Every failure ends as a friendly message in the chat, never as a traceback."""
     try:
@@ -158,6 +160,8 @@ def respond(backends: Backends, message: str, history: Sequence[dict[str, Any]],
                     draft += event.text
                     yield render.render_status("writing", render.render_draft(found, draft))
                 elif isinstance(event, Done):
+                    if on_answer is not None:
+                        _saved(on_answer, event.answer)
                     documents = {c.doc_id: _document_text(assistant, c.doc_id) for c in event.answer.citations}
                     yield render.render_answer(event.answer, documents, meta=_meta(event.answer, assistant))
     except InputError as error:
@@ -170,6 +174,14 @@ def respond(backends: Backends, message: str, history: Sequence[dict[str, Any]],
         log.exception("unexpected error while answering")
         yield render.render_error("Sorry, something went wrong on our side while answering.",
                                   "Please try again. The details are in the server log.")
+
+
+def _saved(on_answer: Callable[[Answer], None], answer: Answer) -> None:
+    """Give the answer to ``on_answer``; a failure to save is logged, and the answer still shown."""
+    try:
+        on_answer(answer)
+    except Exception:
+        log.exception("could not save the answer to its conversation")
 
 
 def history_turns(history: Sequence[dict[str, Any]]) -> list[Turn]:

@@ -12,11 +12,13 @@ from starlette.middleware import Middleware
 
 from ..assistant import Assistant
 from ..config import Settings
+from ..conversations import ConversationStore
 from ..errors import RagError
 from ..loading import supported_suffixes
 from .chat import MAX_K, MIN_K, Backends, SearchOptions, respond
 from .corpus import Corpus, UploadResult
 from .guard import AccessGuard, LoginLimiter, allowed_hosts
+from .history import ChatHistory, owner_of
 from .render import render_error
 
 ASSETS = Path(__file__).parent / "assets"
@@ -93,6 +95,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     backends = Backends(assistant)
     corpus = Corpus(assistant)
     settings = assistant.settings
+    saved = ChatHistory(assistant, ConversationStore.in_data_dir(settings.data_dir))
     backend_names = backends.available()
 
     with gr.Blocks(title=f"{TITLE}: answers from your documents", analytics_enabled=False) as app:
@@ -105,6 +108,18 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                     # column after the chat (to its right, or under it on a phone).
                     with gr.Column(scale=1, min_width=240, elem_classes=["rag-side"]):
                         new_chat = gr.Button("New conversation", icon=None, size="md", elem_id="rag-new-chat")
+                        with gr.Accordion("Conversations", open=True, elem_id="rag-conversations"):
+                            conversation = gr.Radio([], value=None, label="Saved conversations", show_label=False,
+                                                    elem_id="rag-saved")
+                            with gr.Row():
+                                new_title = gr.Textbox(placeholder="New title", show_label=False, max_lines=1,
+                                                       scale=3, min_width=120, elem_id="rag-title")
+                                rename = gr.Button("Rename", size="sm", scale=1, min_width=70, elem_id="rag-rename")
+                            with gr.Row():
+                                download = gr.DownloadButton("Download .md", value=None, size="sm",
+                                                             elem_id="rag-download")
+                                delete = gr.Button("Delete", variant="stop", size="sm", elem_id="rag-delete")
+                            history_status = gr.HTML(elem_id="rag-history-status")
                         with gr.Accordion("Search settings", open=True, elem_id="rag-settings"):
                             top_k = gr.Slider(MIN_K, MAX_K, value=max(MIN_K, min(MAX_K, settings.top_k)), step=1,
                                               label="Passages to read (top-k)",
@@ -133,14 +148,16 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
                         def chat(message: str, history: list[dict[str, Any]], top_k: float = settings.top_k,
                                  backend: str | None = None, documents: list[str] | None = None,
-                                 date_from: str | None = None, date_to: str | None = None) -> Iterator[str]:
+                                 date_from: str | None = None, date_to: str | None = None,
+                                 request: gr.Request = None) -> Iterator[str]:  # type: ignore[assignment]
                             """Answer a question with citations, streamed as HTML; settings are optional."""
                             try:
                                 options = SearchOptions.parse(top_k, backend, documents, date_from, date_to)
                             except RagError as error:
                                 yield render_error(str(error))
                                 return
-                            yield from respond(backends, message, history, options)
+                            yield from respond(backends, message, history, options,
+                                               on_answer=lambda answer: saved.record(answer, request, bool(history)))
 
                         interface = gr.ChatInterface(
                             fn=chat, chatbot=chatbot, examples=[[q] for q in EXAMPLES],
@@ -152,8 +169,61 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                             # No limit per event: a backend that answers one at a time queues its
                             # answers itself (Backends.admit), so they never hold up other answers.
                             concurrency_limit=None)
-                new_chat.click(lambda: ([], []), None, [interface.chatbot, interface.chatbot_state],
-                               api_visibility="private", queue=False)
+                def start_new(request: gr.Request) -> tuple[Any, ...]:
+                    saved.new(request)
+                    return [], [], gr.update(value=None), gr.update(value=None), ""
+
+                new_chat.click(start_new, None, [interface.chatbot, interface.chatbot_state, conversation, download,
+                                                 history_status], api_visibility="private", queue=False)
+
+                def listed(request: gr.Request) -> tuple[Any, Any]:
+                    current = saved.current(request)
+                    choices = saved.choices(request)
+                    file = saved.markdown_file(current, request) if current in {i for _, i in choices} else None
+                    return gr.update(choices=choices, value=current), gr.update(value=file)
+
+                def reopen(conversation_id: str | None, request: gr.Request) -> tuple[Any, ...]:
+                    if not conversation_id:
+                        return gr.update(), gr.update(), gr.update(), ""
+                    try:
+                        messages = saved.open(conversation_id, request)
+                        file = saved.markdown_file(conversation_id, request)
+                    except RagError as error:
+                        return gr.update(), gr.update(), gr.update(value=None), render_error(str(error))
+                    return messages, messages, gr.update(value=file), ""
+
+                def renamed(conversation_id: str | None, title: str, request: gr.Request) -> tuple[Any, ...]:
+                    try:
+                        if not conversation_id:
+                            raise RagError("choose a conversation to rename first")
+                        saved.rename(conversation_id, title, request)
+                    except RagError as error:
+                        return (*listed(request), gr.update(), render_error(str(error)))
+                    return (*listed(request), "", "")
+
+                def deleted(conversation_id: str | None, request: gr.Request) -> tuple[Any, ...]:
+                    try:
+                        if not conversation_id:
+                            raise RagError("choose a conversation to delete first")
+                        was_open = saved.current(request) == conversation_id
+                        saved.delete(conversation_id, request)
+                    except RagError as error:
+                        return (*listed(request), gr.update(), gr.update(), render_error(str(error)))
+                    cleared = [] if was_open else gr.update()
+                    return (*listed(request), cleared, cleared, "")
+
+                # After each answer (it is saved as it is given) the list shows the conversation. The
+                # chat's own events end in no event of ours; its messages change, the last run counts.
+                interface.chatbot.change(listed, None, [conversation, download], api_visibility="private",
+                                         trigger_mode="always_last", show_progress="hidden")
+                conversation.input(reopen, [conversation], [interface.chatbot, interface.chatbot_state, download,
+                                                            history_status], api_visibility="private")
+                rename.click(renamed, [conversation, new_title], [conversation, download, new_title, history_status],
+                             api_visibility="private")
+                delete.click(deleted, [conversation], [conversation, download, interface.chatbot,
+                                                       interface.chatbot_state, history_status],
+                             api_visibility="private")
+                app.load(listed, None, [conversation, download], api_visibility="private")
 
             with gr.Tab("Documents", id="documents") as documents_tab:
                 gr.Markdown(
@@ -213,4 +283,11 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 raise gr.Error(str(error)) from error
 
         gr.api(ask, api_name="ask", concurrency_limit=None)
+
+        def conversations(request: gr.Request) -> list[dict]:
+            """The caller's saved conversations, newest first: id, title and turns (questions and answers)."""
+            owner = owner_of(request)
+            return [saved.store.get(c.id, owner).to_json() for c in saved.store.list_conversations(owner)]
+
+        gr.api(conversations, api_name="conversations", concurrency_limit=None)
     return app

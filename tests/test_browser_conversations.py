@@ -1,0 +1,49 @@
+"""The chat's saved conversations in a real browser: listed after an answer, reopened with their
+citations, downloaded, renamed and deleted (Chromium, the fixtures of ``test_browser``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from . import test_browser as _browser
+from .test_browser import Server, Watched, ask, open_page, wait_answered
+
+# The browser page's fixtures, shared (a fixture is found by its name in the test's module).
+browser, watched, server, store_mode = _browser.browser, _browser.watched, _browser.server, _browser.store_mode
+
+pytestmark = pytest.mark.browser
+
+QUESTION = "Who ordered the delivery?"
+
+
+def test_a_conversation_is_listed_reopened_downloaded_renamed_and_deleted(watched: Watched, server: Server,
+                                                                        tmp_path: Path) -> None:
+    page = open_page(watched, server)
+    wait_answered(ask(page, QUESTION))
+    saved = page.locator("#rag-saved label", has_text=QUESTION)
+    saved.wait_for()
+
+    page.locator("#rag-new-chat").click()
+    page.wait_for_function("document.querySelectorAll('#rag-chatbot [data-testid=\"bot\"]').length === 0")
+    page.reload()                                           # a new session: the list comes from the server
+    page.locator("#rag-saved label", has_text=QUESTION).click()
+    reply = page.locator('#rag-chatbot [data-testid="bot"]').first
+    reply.locator("a.rag-cite").first.wait_for()
+    assert "Putin" in reply.locator(".rag-answer").inner_text()
+    assert "Putin" in reply.locator("details.rag-source mark").first.text_content()  # in a closed <details>
+
+    with page.expect_download() as download:
+        page.locator("#rag-download").click()
+    markdown = Path(download.value.path()).read_text(encoding="utf-8")
+    assert markdown.startswith(f"# {QUESTION}") and "> " in markdown and "characters " in markdown
+
+    page.locator("#rag-title input, #rag-title textarea").first.fill("Putin's order")
+    page.locator("#rag-rename").click()
+    page.locator("#rag-saved label", has_text="Putin's order").wait_for()
+
+    page.locator("#rag-delete").click()
+    page.wait_for_function("document.querySelectorAll('#rag-saved label').length === 0")
+    page.wait_for_function("document.querySelectorAll('#rag-chatbot [data-testid=\"bot\"]').length === 0")
+    watched.assert_clean()
