@@ -121,6 +121,20 @@ def build_parser(prog: str = "python -m rag") -> argparse.ArgumentParser:
     q.add_argument("--out", type=Path, metavar="FILE", help="write to FILE instead of standard output")
     _settings_flags(q)
 
+    p = commands.add_parser("feedback", help="list the chat's ratings, or export them as the feedback eval suite",
+                            description="Thumbs up/down given in the chat (feedback.sqlite3 in the data folder). "
+                                        "`export` writes them as cases of the evaluation suite format "
+                                        "(evals/SCHEMA.md), by default to evals/suites/feedback.jsonl, so that "
+                                        "`rag eval --suite feedback` replays them.")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    q = actions.add_parser("list", help="every rating: id, thumbs, reason, question")
+    _settings_flags(q)
+    q = actions.add_parser("export", help="the ratings as the feedback suite")
+    q.add_argument("--out", type=Path, metavar="FILE", help="default: evals/suites/feedback.jsonl")
+    q.add_argument("--corpus", action="append", metavar="FOLDER", help="the folders the cases' store is built "
+                   "from (repeatable; default: the corpus folder, RAG_CORPUS_DIR)")
+    _settings_flags(q)
+
     p = commands.add_parser("chat", help="serve the chat in the browser (what `python app.py` does)",
                             description="Serve the chat on http://127.0.0.1:7860; on first run the store is built "
                                         "from the corpus folder.")
@@ -345,6 +359,33 @@ def cmd_conversations(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
+    from .evaluation.suites import SUITES_DIR, load_suite
+    from .feedback import FeedbackStore, corpus_folder, to_cases, write_suite
+    ratings = FeedbackStore.in_data_dir(settings.data_dir).all()
+    if args.action == "list":
+        for r in ratings:
+            print(f"{r.id}\t{r.rating}\t{r.reason or '-'}\t{r.question}")
+        print(f"{len(ratings)} rating(s)", file=sys.stderr)
+        return 0
+    folders = [corpus_folder(Path(f)) for f in (args.corpus or [settings.corpus_dir])]
+    cases, skipped = to_cases(ratings, folders)
+    for s in skipped:
+        print(f"skipped feedback {s.feedback_id}: {s.why}", file=sys.stderr)
+    out = args.out or SUITES_DIR / "feedback.jsonl"
+    draft = out.with_name(out.stem + ".draft.jsonl")
+    write_suite(cases, draft)
+    try:
+        load_suite(str(draft))  # the suite must be one `rag eval` can run
+    except RagError:
+        draft.unlink()
+        raise
+    draft.replace(out)
+    print(f"wrote {len(cases)} case(s) to {out}; replay them with: rag eval --suite "
+          f"{'feedback' if out == SUITES_DIR / 'feedback.jsonl' else out}", file=sys.stderr)
+    return 0
+
+
 def _current_versions(settings: Settings) -> dict[str, str] | None:
     """doc_id -> version of the corpus's documents, or None when there is no store to ask."""
     from .store import ChunkStore, open_client
@@ -354,7 +395,7 @@ def _current_versions(settings: Settings) -> dict[str, str] | None:
     return ChunkStore(open_client(settings), settings.collection, None).visible_versions()  # type: ignore[arg-type]
 
 
-COMMANDS = {"ingest": cmd_ingest, "conversations": cmd_conversations, "model": cmd_model, "copy": cmd_copy, "sync": cmd_sync, "list": cmd_list,
+COMMANDS = {"ingest": cmd_ingest, "conversations": cmd_conversations, "feedback": cmd_feedback, "model": cmd_model, "copy": cmd_copy, "sync": cmd_sync, "list": cmd_list,
             "remove": cmd_remove, "search": cmd_search, "ask": cmd_ask, "eval": cmd_eval, "chat": cmd_chat}
 
 

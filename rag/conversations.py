@@ -135,8 +135,10 @@ class ConversationStore:
                        (conversation_id, owner, title_for(first_question), now, now))
         return conversation_id
 
-    def add_turn(self, conversation_id: str, owner: str, answer: Answer, versions: Mapping[str, str]) -> None:
-        """Append a question and its answer, with the cited documents' current versions."""
+    def add_turn(self, conversation_id: str, owner: str, answer: Answer, versions: Mapping[str, str],
+                 settings: Mapping[str, Any] | None = None) -> None:
+        """Append a question and its answer, with the cited documents' current versions (and the
+        search settings it was given with, kept with the answer under "settings")."""
         cited = {c.doc_id for c in answer.citations}
         kept = {doc_id: version for doc_id, version in versions.items() if doc_id in cited}
         now = time.time()
@@ -146,6 +148,8 @@ class ConversationStore:
                                      (conversation_id,)).fetchone()
             data = answer.to_json()
             data.pop("timings_ms", None)
+            if settings:
+                data["settings"] = dict(settings)
             db.execute("INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?)",
                        (conversation_id, position, answer.question, json.dumps(data, ensure_ascii=False),
                         json.dumps(kept), now))

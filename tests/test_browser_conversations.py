@@ -47,3 +47,26 @@ def test_a_conversation_is_listed_reopened_downloaded_renamed_and_deleted(watche
     page.wait_for_function("document.querySelectorAll('#rag-saved label').length === 0")
     page.wait_for_function("document.querySelectorAll('#rag-chatbot [data-testid=\"bot\"]').length === 0")
     watched.assert_clean()
+
+
+def test_a_thumbs_down_with_its_reason_is_stored_for_the_feedback_suite(watched: Watched, server: Server) -> None:
+    from rag.feedback import FeedbackStore
+
+    page = open_page(watched, server)
+    reply = ask(page, QUESTION)
+    wait_answered(reply)
+    page.locator('#rag-chatbot button[aria-label="Dislike"]').last.click()
+    page.locator("#rag-reason label", has_text="missing part").wait_for()   # the reasons are shown
+    page.locator("#rag-reason label", has_text="missing part").click()
+    page.locator("#rag-expected textarea").fill("President Vladimir Putin ordered it after the sanctions.")
+    page.locator("#rag-send-feedback").click()
+    page.locator("#rag-feedback-status", has_text="it will be a test case").wait_for()
+    (rating,) = FeedbackStore.in_data_dir(server.settings.data_dir).all()
+    assert (rating.rating, rating.reason, rating.question) == ("down", "missing-part", QUESTION)
+    assert rating.expected.startswith("President Vladimir Putin") and rating.answer["citations"]
+    assert rating.settings["backend"] == "extractive" and rating.settings["top_k"] == server.settings.top_k
+
+    page.locator('#rag-chatbot button[aria-label="Like"]').last.click()
+    page.locator("#rag-feedback-status", has_text="good answer").wait_for()
+    assert [r.rating for r in FeedbackStore.in_data_dir(server.settings.data_dir).all()] == ["down", "up"]
+    watched.assert_clean()

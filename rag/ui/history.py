@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from ..assistant import Assistant
-from ..conversations import STALE_NOTE, ConversationStore, to_markdown
+from ..conversations import STALE_NOTE, ConversationStore, SavedTurn, to_markdown
+from ..errors import InputError
 from ..types import Answer
 from . import render
 
@@ -61,7 +62,8 @@ class ChatHistory:
                 while len(self._current) > MAX_SESSIONS:
                     self._current.popitem(last=False)
 
-    def record(self, answer: Answer, request: Any, continuing: bool = True) -> None:
+    def record(self, answer: Answer, request: Any, continuing: bool = True,
+               settings: dict[str, Any] | None = None) -> None:
         """Save an answer in the session's conversation, or start one with this question (also
         when not ``continuing``: a question asked with no history before it begins a conversation)."""
         owner = owner_of(request)
@@ -69,7 +71,18 @@ class ChatHistory:
         if conversation_id is None or conversation_id not in {c.id for c in self.store.list_conversations(owner)}:
             conversation_id = self.store.create(owner, answer.question)
             self._enter(request, conversation_id)
-        self.store.add_turn(conversation_id, owner, answer, self.assistant.store.visible_versions())
+        self.store.add_turn(conversation_id, owner, answer, self.assistant.store.visible_versions(), settings)
+
+    def saved_turn(self, question: str, request: Any) -> SavedTurn | None:
+        """The last saved turn of the session's conversation that asked ``question``, if any."""
+        conversation_id = self.current(request)
+        if conversation_id is None:
+            return None
+        try:
+            turns = self.store.get(conversation_id, owner_of(request)).turns
+        except InputError:
+            return None
+        return next((t for t in reversed(turns) if t.question == question), None)
 
     def new(self, request: Any) -> None:
         """The session's next question starts a new conversation."""

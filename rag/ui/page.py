@@ -14,11 +14,13 @@ from ..assistant import Assistant
 from ..config import Settings
 from ..conversations import ConversationStore
 from ..errors import RagError
+from ..feedback import REASONS, FeedbackStore
 from ..loading import supported_suffixes
 from .chat import MAX_K, MIN_K, Backends, SearchOptions, respond
 from .corpus import Corpus, UploadResult
 from .guard import AccessGuard, LoginLimiter, allowed_hosts
 from .history import ChatHistory, owner_of
+from .ratings import Ratings
 from .render import render_error
 
 ASSETS = Path(__file__).parent / "assets"
@@ -96,6 +98,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     corpus = Corpus(assistant)
     settings = assistant.settings
     saved = ChatHistory(assistant, ConversationStore.in_data_dir(settings.data_dir))
+    ratings = Ratings(FeedbackStore.in_data_dir(settings.data_dir), saved)
     backend_names = backends.available()
 
     with gr.Blocks(title=f"{TITLE}: answers from your documents", analytics_enabled=False) as app:
@@ -142,7 +145,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                         chatbot = gr.Chatbot(
                             height="62vh", min_height=380, sanitize_html=True, render_markdown=False,
                             allow_tags=False, group_consecutive_messages=False, show_label=False,
-                            buttons=[], feedback_options=None, elem_id="rag-chatbot",
+                            buttons=[], feedback_options=("Like", "Dislike"), elem_id="rag-chatbot",
                             placeholder=f"<strong>Ask about your documents.</strong><br>{html.escape(TAGLINE)}")
                         show_user_messages_as_text(chatbot)
 
@@ -156,8 +159,12 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                             except RagError as error:
                                 yield render_error(str(error))
                                 return
+                            used = {"top_k": options.k or settings.top_k, "backend": options.backend or backends.default,
+                                    "doc_ids": list(options.filters.doc_ids), "date_from": options.filters.date_from,
+                                    "date_to": options.filters.date_to}
                             yield from respond(backends, message, history, options,
-                                               on_answer=lambda answer: saved.record(answer, request, bool(history)))
+                                               on_answer=lambda answer: saved.record(answer, request, bool(history),
+                                                                                     used))
 
                         interface = gr.ChatInterface(
                             fn=chat, chatbot=chatbot, examples=[[q] for q in EXAMPLES],
@@ -169,6 +176,14 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                             # No limit per event: a backend that answers one at a time queues its
                             # answers itself (Backends.admit), so they never hold up other answers.
                             concurrency_limit=None)
+                        rated_id = gr.State(None)
+                        with gr.Group(visible=False, elem_id="rag-feedback") as feedback_panel:
+                            reason = gr.Radio([(label, key) for key, label in REASONS.items()], value=None,
+                                              label="What was wrong with this answer?", elem_id="rag-reason")
+                            expected = gr.Textbox(label="The answer you expected (optional)", max_lines=4,
+                                                  elem_id="rag-expected")
+                            send_feedback = gr.Button("Send", size="sm", elem_id="rag-send-feedback")
+                        feedback_status = gr.HTML(elem_id="rag-feedback-status")
                 def start_new(request: gr.Request) -> tuple[Any, ...]:
                     saved.new(request)
                     return [], [], gr.update(value=None), gr.update(value=None), ""
@@ -211,6 +226,36 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                         return (*listed(request), gr.update(), gr.update(), render_error(str(error)))
                     cleared = [] if was_open else gr.update()
                     return (*listed(request), cleared, cleared, "")
+
+                def rate(data: gr.LikeData, messages: list[dict[str, Any]], request: gr.Request) -> tuple[Any, ...]:
+                    try:
+                        feedback_id = ratings.rate(data.index, data.liked, messages, request)
+                    except RagError as error:
+                        return None, gr.update(visible=False), render_error(str(error))
+                    if feedback_id is None:
+                        return None, gr.update(visible=False), ""
+                    if data.liked:
+                        return None, gr.update(visible=False), '<p class="rag-hint">Thanks: noted as a good answer.</p>'
+                    return (feedback_id, gr.update(visible=True),
+                            '<p class="rag-hint">Noted. Say what was wrong, so that it becomes a test case.</p>')
+
+                def explain(feedback_id: int | None, why: str | None, answer: str, request: gr.Request
+                            ) -> tuple[Any, ...]:
+                    try:
+                        if feedback_id is None:
+                            raise RagError("rate an answer with the thumbs down first")
+                        if not why:
+                            raise RagError("choose what was wrong with the answer")
+                        ratings.explain(feedback_id, why, answer or "", request)
+                    except RagError as error:
+                        return feedback_id, gr.update(), gr.update(), gr.update(), render_error(str(error))
+                    return (None, gr.update(visible=False), gr.update(value=None), gr.update(value=""),
+                            '<p class="rag-hint">Thanks: it will be a test case of the feedback suite.</p>')
+
+                chatbot.like(rate, [chatbot], [rated_id, feedback_panel, feedback_status], api_visibility="private")
+                send_feedback.click(explain, [rated_id, reason, expected],
+                                    [rated_id, feedback_panel, reason, expected, feedback_status],
+                                    api_visibility="private")
 
                 # After each answer (it is saved as it is given) the list shows the conversation. The
                 # chat's own events end in no event of ours; its messages change, the last run counts.
