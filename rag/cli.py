@@ -135,6 +135,13 @@ def build_parser(prog: str = "python -m rag") -> argparse.ArgumentParser:
                    "from (repeatable; default: the corpus folder, RAG_CORPUS_DIR)")
     _settings_flags(q)
 
+    p = commands.add_parser("collections", help="list the corpora (collections) of the store side by side",
+                            description="Each corpus is a collection of the store: add documents to one with "
+                                        "`rag ingest --collection NAME PATH`, ask it with `rag ask --collection "
+                                        "NAME`; the chat offers every corpus in its settings panel.")
+    p.add_argument("--json", action="store_true")
+    _settings_flags(p)
+
     p = commands.add_parser("chat", help="serve the chat in the browser (what `python app.py` does)",
                             description="Serve the chat on http://127.0.0.1:7860; on first run the store is built "
                                         "from the corpus folder.")
@@ -386,6 +393,20 @@ def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_collections(args: argparse.Namespace, settings: Settings) -> int:
+    from .store import ChunkStore, open_client
+    client = open_client(settings)
+    names = ChunkStore(client, settings.collection, None).corpora()  # type: ignore[arg-type]
+    for name in names:
+        count = len(ChunkStore(client, name, None).list_documents())  # type: ignore[arg-type]
+        marker = " (configured)" if name == settings.collection else ""
+        if args.json:
+            print(json.dumps({"collection": name, "documents": count, "configured": bool(marker)}))
+        else:
+            print(f"{name}\t{count} document(s){marker}")
+    return 0
+
+
 def _current_versions(settings: Settings) -> dict[str, str] | None:
     """doc_id -> version of the corpus's documents, or None when there is no store to ask."""
     from .store import ChunkStore, open_client
@@ -395,7 +416,8 @@ def _current_versions(settings: Settings) -> dict[str, str] | None:
     return ChunkStore(open_client(settings), settings.collection, None).visible_versions()  # type: ignore[arg-type]
 
 
-COMMANDS = {"ingest": cmd_ingest, "conversations": cmd_conversations, "feedback": cmd_feedback, "model": cmd_model, "copy": cmd_copy, "sync": cmd_sync, "list": cmd_list,
+COMMANDS = {"ingest": cmd_ingest, "conversations": cmd_conversations, "feedback": cmd_feedback,
+            "collections": cmd_collections, "model": cmd_model, "copy": cmd_copy, "sync": cmd_sync, "list": cmd_list,
             "remove": cmd_remove, "search": cmd_search, "ask": cmd_ask, "eval": cmd_eval, "chat": cmd_chat}
 
 

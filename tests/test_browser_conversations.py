@@ -1,9 +1,11 @@
-"""The chat's saved conversations in a real browser: listed after an answer, reopened with their
-citations, downloaded, renamed and deleted (Chromium, the fixtures of ``test_browser``)."""
+"""The chat's user features in a real browser (Chromium, the fixtures of ``test_browser``): saved
+conversations listed after an answer, reopened with their citations, downloaded, renamed and
+deleted; thumbs up/down with a reason; the choice of corpus."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,3 +72,34 @@ def test_a_thumbs_down_with_its_reason_is_stored_for_the_feedback_suite(watched:
     page.locator("#rag-feedback-status", has_text="good answer").wait_for()
     assert [r.rating for r in FeedbackStore.in_data_dir(server.settings.data_dir).all()] == ["down", "up"]
     watched.assert_clean()
+
+
+def test_the_corpus_choice_lists_its_documents_and_answers_from_it(watched: Watched, seed_settings: Any,
+                                                                    tmp_path: Path, embeddings: Any) -> None:
+    from rag.assistant import open_store
+    from rag.ingestion import Ingestor
+
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "greenhouse.md").write_text("---\nid: lunar-greenhouse\ntitle: Lunar Greenhouse Report\n---\n"
+                                          "The lunar greenhouse grew 42 kilograms of potatoes in its first season.\n",
+                                          encoding="utf-8")
+    notes = seed_settings.model_copy(update={"collection": "notes"})
+    Ingestor(open_store(notes, embeddings), embeddings, notes).ingest_paths([folder])
+    running, app = _browser.start(seed_settings)
+    try:
+        page = open_page(watched, running)
+        choice = page.locator("#rag-corpus input")
+        choice.wait_for()
+        choice.click()
+        page.get_by_role("option", name="notes").click()
+        page.wait_for_timeout(500)   # the document filter is refilled from the chosen corpus
+        reply = ask(page, "How many kilograms of potatoes did the lunar greenhouse grow?")
+        wait_answered(reply)
+        assert "42 kilograms" in reply.locator(".rag-answer").inner_text()
+        page.locator("#rag-settings").get_by_label("Only these documents").click()
+        assert page.get_by_role("option", name="Lunar Greenhouse Report").count() == 1
+        assert page.get_by_role("option", name="Russia Sends Aid To Cuba Regime").count() == 0
+        watched.assert_clean()
+    finally:
+        app.close()

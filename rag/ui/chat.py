@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from ..assistant import MAX_QUESTION_CHARS, Assistant, Done, Sources, Status, Token, clean_question
+from ..collections import Collections
 from ..errors import GenerationError, InputError, RagError
 from ..generation import BACKENDS, make_generator
 from ..retrieval import Filters
@@ -46,8 +47,12 @@ _MAX_MESSAGE_CHARS = 100_000  # of a rendered message, before its answer text is
 class Backends:
     """One ``Assistant`` per generation backend, built on first use and kept for the process."""
 
-    def __init__(self, assistant: Assistant, max_waiting: int = MAX_WAITING) -> None:
+    def __init__(self, assistant: Assistant, max_waiting: int = MAX_WAITING, shared: "Backends | None" = None
+                 ) -> None:
         self.default = assistant.generator.name
+        # Another corpus's backends answer with the generators of ``shared``: one model in memory.
+        self._shared = shared
+        self.collection = assistant.settings.collection
         self._assistants = {self.default: assistant}
         self._base = assistant
         self._lock = threading.Lock()
@@ -84,7 +89,8 @@ class Backends:
             if name not in self._assistants:
                 base = self._base
                 settings = base.settings.model_copy(update={"generator": name})
-                generator = make_generator(settings, base.retriever.embeddings)
+                generator = self._shared.get(name).generator if self._shared is not None else \
+                    make_generator(settings, base.retriever.embeddings)
                 self._assistants[name] = base.with_generator(generator, settings)
             return self._assistants[name]
 
@@ -108,6 +114,24 @@ class Backends:
             yield assistant
         finally:
             places.release()
+
+
+class CorpusBackends:
+    """The ``Backends`` of each corpus of the store (``rag.collections``), built on first use."""
+
+    def __init__(self, collections: Collections, default: Backends) -> None:
+        self.collections = collections
+        self._backends = {collections.default: default}
+        self._lock = threading.Lock()
+
+    def backends(self, name: str | None) -> Backends:
+        """The backends answering from corpus ``name`` (the configured one when empty)."""
+        name = name or self.collections.default
+        with self._lock:
+            if name not in self._backends:
+                default = self._backends[self.collections.default]
+                self._backends[name] = Backends(self.collections.get(name), default.max_waiting, shared=default)
+            return self._backends[name]
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,13 @@ from gradio.components.chatbot import ChatbotDataMessages, TextMessage
 from starlette.middleware import Middleware
 
 from ..assistant import Assistant
+from ..collections import Collections
 from ..config import Settings
 from ..conversations import ConversationStore
 from ..errors import RagError
 from ..feedback import REASONS, FeedbackStore
 from ..loading import supported_suffixes
-from .chat import MAX_K, MIN_K, Backends, SearchOptions, respond
+from .chat import MAX_K, MIN_K, Backends, CorpusBackends, SearchOptions, respond
 from .corpus import Corpus, UploadResult
 from .guard import AccessGuard, LoginLimiter, allowed_hosts
 from .history import ChatHistory, owner_of
@@ -95,6 +96,7 @@ def render_upload_results(results: list[UploadResult]) -> str:
 def build_app(assistant: Assistant) -> gr.Blocks:
     """The chat page: a Chat tab with search settings, and a Documents tab."""
     backends = Backends(assistant)
+    corpora = CorpusBackends(Collections(assistant), backends)
     corpus = Corpus(assistant)
     settings = assistant.settings
     saved = ChatHistory(assistant, ConversationStore.in_data_dir(settings.data_dir))
@@ -124,6 +126,10 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                                 delete = gr.Button("Delete", variant="stop", size="sm", elem_id="rag-delete")
                             history_status = gr.HTML(elem_id="rag-history-status")
                         with gr.Accordion("Search settings", open=True, elem_id="rag-settings"):
+                            # Shown when the store holds more than one corpus (collection).
+                            corpus_choice = gr.Dropdown([], value=None, label="Corpus", visible=False, allow_custom_value=True,
+                                                        elem_id="rag-corpus",
+                                                        info="The collection of documents the answers come from.")
                             top_k = gr.Slider(MIN_K, MAX_K, value=max(MIN_K, min(MAX_K, settings.top_k)), step=1,
                                               label="Passages to read (top-k)",
                                               info="More passages: broader answers, a little slower.")
@@ -152,23 +158,26 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                         def chat(message: str, history: list[dict[str, Any]], top_k: float = settings.top_k,
                                  backend: str | None = None, documents: list[str] | None = None,
                                  date_from: str | None = None, date_to: str | None = None,
+                                 collection: str | None = None,
                                  request: gr.Request = None) -> Iterator[str]:  # type: ignore[assignment]
                             """Answer a question with citations, streamed as HTML; settings are optional."""
                             try:
                                 options = SearchOptions.parse(top_k, backend, documents, date_from, date_to)
+                                answering = corpora.backends(collection)
                             except RagError as error:
                                 yield render_error(str(error))
                                 return
-                            used = {"top_k": options.k or settings.top_k, "backend": options.backend or backends.default,
+                            used = {"collection": answering.collection, "top_k": options.k or settings.top_k,
+                                    "backend": options.backend or backends.default,
                                     "doc_ids": list(options.filters.doc_ids), "date_from": options.filters.date_from,
                                     "date_to": options.filters.date_to}
-                            yield from respond(backends, message, history, options,
+                            yield from respond(answering, message, history, options,
                                                on_answer=lambda answer: saved.record(answer, request, bool(history),
                                                                                      used))
 
                         interface = gr.ChatInterface(
                             fn=chat, chatbot=chatbot, examples=[[q] for q in EXAMPLES],
-                            additional_inputs=[top_k, backend, documents, date_from, date_to],
+                            additional_inputs=[top_k, backend, documents, date_from, date_to, corpus_choice],
                             textbox=gr.Textbox(placeholder="Ask a question about the documents…",
                                                show_label=False, autofocus=True, max_lines=6, elem_id="rag-question",
                                                submit_btn=True, stop_btn=True),
@@ -289,20 +298,29 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                     remove = gr.Button("Remove", variant="stop", scale=0, min_width=120, elem_id="rag-remove")
                 remove_status = gr.HTML(elem_id="rag-remove-status")
 
-        def refreshed(selected: list[str] | None = None) -> tuple[Any, Any, Any]:
+        def refreshed(selected: list[str] | None = None, collection: str | None = None) -> tuple[Any, Any, Any]:
             choices = corpus.choices()
-            known = {doc_id for _, doc_id in choices}
+            try:  # the chat's document filter lists the documents of the corpus it answers from
+                filter_choices = Corpus(corpora.backends(collection).get(None)).choices() if collection else choices
+            except RagError:
+                filter_choices = choices
+            known = {doc_id for _, doc_id in filter_choices}
             return (gr.update(value=corpus.rows()),
-                    gr.update(choices=choices, value=[d for d in (selected or []) if d in known]),
+                    gr.update(choices=filter_choices, value=[d for d in (selected or []) if d in known]),
                     gr.update(choices=choices, value=None))
 
-        def add_uploads(files: list[str] | None, selected: list[str] | None,
+        def corpora_listed() -> Any:
+            names = corpora.collections.names()
+            return gr.update(choices=names, value=names[0], visible=len(names) > 1)
+
+        def add_uploads(files: list[str] | None, selected: list[str] | None, collection: str | None,
                         progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
             uploads = [(Path(f), Path(f).name) for f in (files or [])]
             results = corpus.add_files(uploads, lambda fraction, what: progress(fraction, desc=what))
-            return (render_upload_results(results), *refreshed(selected), None)
+            return (render_upload_results(results), *refreshed(selected, collection), None)
 
-        def remove_document(doc_id: str | None, selected: list[str] | None) -> tuple[Any, ...]:
+        def remove_document(doc_id: str | None, selected: list[str] | None, collection: str | None
+                            ) -> tuple[Any, ...]:
             if not doc_id:
                 message = '<p class="rag-hint">Choose a document to remove first.</p>'
             else:
@@ -310,14 +328,18 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                     message = f"<p>{html.escape(corpus.remove(doc_id))}</p>"
                 except RagError as error:
                     message = f'<p class="rag-error">{html.escape(str(error))}</p>'
-            return (message, *refreshed(selected))
+            return (message, *refreshed(selected, collection))
 
-        upload.upload(add_uploads, [upload, documents], [upload_status, table, documents, to_remove, upload],
+        upload.upload(add_uploads, [upload, documents, corpus_choice],
+                      [upload_status, table, documents, to_remove, upload],
                       api_visibility="private", concurrency_limit=1)
-        remove.click(remove_document, [to_remove, documents], [remove_status, table, documents, to_remove],
+        remove.click(remove_document, [to_remove, documents, corpus_choice], [remove_status, table, documents, to_remove],
                      api_visibility="private", concurrency_limit=1)
-        documents_tab.select(refreshed, [documents], [table, documents, to_remove], api_visibility="private")
-        app.load(refreshed, [documents], [table, documents, to_remove], api_visibility="private")
+        documents_tab.select(refreshed, [documents, corpus_choice], [table, documents, to_remove],
+                             api_visibility="private")
+        app.load(refreshed, [documents, corpus_choice], [table, documents, to_remove], api_visibility="private")
+        app.load(corpora_listed, None, [corpus_choice], api_visibility="private")
+        corpus_choice.input(lambda name: refreshed([], name)[1], [corpus_choice], [documents], api_visibility="private")
 
         def ask(question: str) -> dict:
             """Answer one question; returns the same JSON object as ``python -m rag ask --json``."""
