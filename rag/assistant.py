@@ -149,7 +149,7 @@ class Assistant:
         question = clean_question(question)
         if (request := summary_request(question)) is not None:  # about a whole document (rag.summary)
             yield Status("summarising")
-            summary = Summariser(self.store, self.retriever, self.verifier).answer(question, request, filters)
+            summary = Summariser(self.store, self.retriever, self.verifier).answer(question, request, filters, history)
             yield Sources(summary.hits, question)
             yield Done(summary)
             return

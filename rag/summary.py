@@ -164,8 +164,10 @@ class Summariser:
     def embeddings(self) -> Embeddings:
         return self.verifier.embeddings
 
-    def choose_document(self, request: SummaryRequest, question: str, filters: Filters = Filters()) -> str | None:
-        """The id of the document the request is about, or None when the corpus has none."""
+    def choose_document(self, request: SummaryRequest, question: str, filters: Filters = Filters(),
+                        history: Sequence[tuple[str, str]] = ()) -> str | None:
+        """The id of the document the request is about, or None when the corpus has none. "Summarise
+        it" after an answer is about the document that answer came from."""
         if len(filters.doc_ids) == 1:
             return filters.doc_ids[0]
         names = set(request.names)
@@ -175,13 +177,15 @@ class Summariser:
             best = max(scored, default=(0.0, ""))
             if best[0] >= 0.5:
                 return best[1]
-        hits = self.retriever.search(request.target or question, 1, filters)
+        query = " ".join(request.names) or (history[-1][1] if history else "") or question
+        hits = self.retriever.search(query, 1, filters)
         return hits[0].chunk.doc_id if hits else None
 
-    def answer(self, question: str, request: SummaryRequest, filters: Filters = Filters()) -> Answer:
+    def answer(self, question: str, request: SummaryRequest, filters: Filters = Filters(),
+               history: Sequence[tuple[str, str]] = ()) -> Answer:
         """The document's covering sentences, verified and cited, or a declined answer."""
         started = time.perf_counter()
-        doc_id = self.choose_document(request, question, filters)
+        doc_id = self.choose_document(request, question, filters, history)
         chunks = list(self.store.iter_chunks([doc_id])) if doc_id else []
         sentences = document_sentences(chunks)
         trace: dict[str, object] = {"summary_of": doc_id, "sentences_in_document": len(sentences)}

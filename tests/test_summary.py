@@ -90,3 +90,32 @@ def test_a_single_document_filter_chooses_the_document(seed_assistant: Assistant
 def test_an_unknown_single_document_is_declined(seed_assistant: Assistant) -> None:
     answer = seed_assistant.ask("Summarise this document", filters=Filters(doc_ids=("no-such-document",)))
     assert answer.abstained and answer.citations == []
+
+
+NOTE = """---
+id: lunar-greenhouse
+title: Lunar Greenhouse Report
+---
+The lunar greenhouse grew 42 kilograms of potatoes in its first season.
+The harvest was led by botanist Mara Quell in the north dome.
+"""
+
+
+@pytest.mark.parametrize("question, history, document", [
+    ("What are the key points of the greenhouse report?", [], "lunar-greenhouse"),   # named by its title
+    ("Summarise the Cuba article", [], SEED_ID),
+    ("Summarise it", [("Who led the harvest?", "The harvest was led by botanist Mara Quell [1].")],
+     "lunar-greenhouse"),                                                            # the last answer's document
+])
+def test_the_document_is_the_one_the_request_names(seed_settings, embeddings, tmp_path,  # type: ignore[no-untyped-def]
+                                                   question: str, history: list, document: str) -> None:
+    from rag.assistant import open_store
+    from rag.ingestion import Ingestor
+
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "greenhouse.md").write_text(NOTE, encoding="utf-8")
+    Ingestor(open_store(seed_settings, embeddings), embeddings, seed_settings).ingest_paths([folder])
+    answer = Assistant.from_settings(seed_settings).ask(question, history=history)
+    assert answer.trace["summary_of"] == document and not answer.abstained
+    assert {c.doc_id for c in answer.citations} == {document}
