@@ -23,12 +23,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import rag  # noqa: E402,F401
-from rag.assistant import Assistant, open_store  # noqa: E402
+from rag.assistant import Assistant  # noqa: E402
 from rag.chunking import chunk_document  # noqa: E402
 from rag.config import load_settings  # noqa: E402
 from rag.embedding import load_embeddings  # noqa: E402
 from rag.ingestion import Ingestor, passage_text  # noqa: E402
 from rag.loading import discover, load_file  # noqa: E402
+from rag.wiring import open_store  # noqa: E402
 
 QUESTIONS_FILE = ROOT / "evals" / "suites" / "news.jsonl"
 

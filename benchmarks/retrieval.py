@@ -23,7 +23,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import rag  # noqa: E402,F401
-from rag.assistant import open_store  # noqa: E402
 from rag.config import load_settings  # noqa: E402
 from rag.embedding import load_embeddings  # noqa: E402
 from rag.ingestion import Ingestor  # noqa: E402
@@ -31,6 +30,7 @@ from rag.keyword import KeywordIndex  # noqa: E402
 from rag.reranking import make_reranker  # noqa: E402
 from rag.retrieval import Retriever  # noqa: E402
 from rag.rewriting import ConcatenatingRewriter  # noqa: E402
+from rag.wiring import open_store  # noqa: E402
 
 
 def squash(text: str) -> str:

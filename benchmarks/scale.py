@@ -106,10 +106,10 @@ def build(size: int, store: str, work: Path) -> dict:
     """Ingest about ``size`` chunks into the store kept in ``work`` (resuming what is there), in
     this process; the raw-encode baseline is measured on a sample of the same chunks first."""
     import rag  # noqa: F401
-    from rag.assistant import open_store
     from rag.chunking import chunk_document
     from rag.embedding import load_embeddings
     from rag.ingestion import Ingestor, passage_text
+    from rag.wiring import open_store
 
     with (chroma_server(work / "server-db") if store == "server" else nullcontext(None)) as url:
         settings = settings_for(work, url)

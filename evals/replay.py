@@ -38,9 +38,9 @@ SHOWN = ("fact_accuracy", "citation_precision", "citation_recall", "quote_validi
 class RecordedGenerator:
     """Answers each question with what the LLM wrote for it in the recorded run."""
 
-    def __init__(self, records: Sequence[dict[str, Any]], model: object = None, lock: object = None) -> None:
+    def __init__(self, records: Sequence[dict[str, Any]], model: Any = None, lock: Any = None) -> None:
         self.name = "llamacpp"
-        self.model = model    # the real LLM, for the grader
+        self.chat_model = model    # the real LLM, for the grader
         self.lock = lock
         self.answers = {r["query"]: r.get("raw_answer") for r in records}
         self.passages = {r["query"]: [(p["doc_id"], p["start"]) for p in r.get("passages", [])] for r in records}
@@ -75,7 +75,7 @@ def main() -> int:
     if settings.grade_fallback:
         from rag.generation.llamacpp import make_llamacpp_generator
         llm = make_llamacpp_generator(settings, None)  # type: ignore[arg-type]
-        model, lock = llm.model, llm.lock
+        model, lock = llm.chat_model, llm.lock
     generator = RecordedGenerator(records, model, lock)
     evaluation = Evaluation(settings, backend="llamacpp", generators={"llamacpp": generator})
     build = evaluation.system

@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """Check the evaluation suites in evals/suites/*.jsonl against evals/SCHEMA.md.
 
-Needs only the standard library and PyYAML (the checks live in ``rag/evaluation/suites.py``,
-which the evaluation runner uses too). Run from anywhere:
+Needs the project's environment: the checks live in ``rag/evaluation/suites.py``, which the
+evaluation runner uses too, and the corpus is read by ``rag.loading`` as ingestion reads it.
+Run from anywhere:
 
     python evals/validate_suites.py            # every suite
     python evals/validate_suites.py seed news  # only these suites
 
 For every case it checks the fields and their types, that the corpus folders exist, that
 every doc_id exists in the suite's corpus, that every evidence text is a verbatim substring
-of its document's text (front matter stripped), that "re:" patterns compile, that each
+of its document's text (as loaded for ingestion), that "re:" patterns compile, that each
 fact is supported by the evidence, and that no forbidden pattern matches the evidence.
 quick.jsonl must be a copy of cases from seed.jsonl. Prints a summary per suite and exits
 with status 1 when anything is wrong.

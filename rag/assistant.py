@@ -12,26 +12,19 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
-import numpy as np
-
-from .chunking import split_sentences
-from .citations import cited_sentences, says_no_answer, split_answer
+from .citations import MARKER, SENTENCE_END, cited_sentences, says_no_answer, split_answer
 from .config import Settings
 from .coverage import CoverageChecker, uncovered_line
-from .embedding import load_embeddings
 from .errors import GenerationError, InputError, RagError
-from .generation import make_generator
 from .generation.base import Generator, Passage, number_passages
-from .generation.extractive import ExtractiveGenerator
 from .generation.focus import rank_sentences
-from .grading import AnswerGrader, make_grader
+from .grading import AnswerGrader
+from .policy import COVERAGE, GRADER, AnswerPolicy
 from .question_parts import QuestionPart, question_parts
-from .reranking import make_reranker
-from .retrieval import Filters, Retriever, keyword_index_for
-from .rewriting import ConcatenatingRewriter, LLMRewriter, Rewriter, Turn
-from .store import ChunkStore, open_client
+from .retrieval import Filters, Retriever
+from .rewriting import ConcatenatingRewriter, Rewriter, Turn
+from .store import ChunkStore
 from .summary import Summariser, summary_request
-from .text_facts import asks_for_quantity, states_quantity
 from .types import Answer, AnswerPart, Hit
 from .verification import VerifiedAnswer, Verifier
 
@@ -63,13 +56,32 @@ class Token:
 
 
 @dataclass(frozen=True)
+class QuickAnswer:
+    """A verified, cited answer made of the passages' own sentences, shown while the LLM writes.
+
+    It comes within a fraction of a second of the sources; the generator's verified answer
+    (``Done``) replaces it. It is checked like every answer but not graded (grading costs the LLM
+    seconds), so it is shown as the closest sentences, not as the answer."""
+
+    answer: Answer
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The generator's sentences written so far that their cited passages support (markers
+    removed: citations are numbered when the whole answer is verified)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Done:
     """The verified answer."""
 
     answer: Answer
 
 
-Event = Status | Sources | Token | Done
+Event = Status | Sources | QuickAnswer | Token | Checked | Done
 
 
 def clean_question(question: str) -> str:
@@ -102,7 +114,8 @@ class Assistant:
 
     def __init__(self, settings: Settings, store: ChunkStore, retriever: Retriever, generator: Generator,
                  verifier: Verifier, rewriter: Rewriter | None = None, fallback: Generator | None = None,
-                 grader: AnswerGrader | None = None, coverage: CoverageChecker | None = None) -> None:
+                 grader: AnswerGrader | None = None, coverage: CoverageChecker | None = None,
+                 quick: Generator | None = None) -> None:
         self.settings = settings
         self.store = store
         self.retriever = retriever
@@ -112,26 +125,15 @@ class Assistant:
         self.fallback = fallback
         self.grader = grader
         self.coverage = coverage or CoverageChecker(verifier.embeddings)
+        # The instant backend whose verified quotes are shown while a slow generator writes.
+        self.quick = quick
+        self.policy = AnswerPolicy(verifier, retriever.embeddings, settings.min_relevance)
 
     @classmethod
     def from_settings(cls, settings: Settings, generator: Generator | None = None) -> "Assistant":
-        """Build every part from configuration (models are loaded once per process)."""
-        store = open_store(settings)
-        embeddings = store.embeddings
-        keyword = keyword_index_for(settings) if settings.retriever in ("hybrid", "bm25") else None
-        retriever = Retriever(store, embeddings, keyword, mode=settings.retriever, candidates=settings.candidates,
-                              fusion=settings.fusion, dense_weight=settings.dense_weight,
-                              reranker=make_reranker(settings.reranker, settings.cache_dir),
-                              rerank_candidates=settings.rerank_candidates)
-        generator = generator or make_generator(settings, embeddings)
-        return cls(settings, store, retriever, generator, Verifier(embeddings), make_rewriter(generator),
-                   *make_fallback(settings, generator, embeddings))
-
-    def with_generator(self, generator: Generator, settings: Settings | None = None) -> "Assistant":
-        """The same corpus, retriever and verifier answering with another backend (its own fallback and grader)."""
-        settings = settings or self.settings
-        return Assistant(settings, self.store, self.retriever, generator, self.verifier, self.rewriter,
-                         *make_fallback(settings, generator, self.retriever.embeddings))
+        """Build every part from configuration (``rag.wiring.build_assistant``)."""
+        from .wiring import build_assistant
+        return build_assistant(settings, generator)
 
     def ask(self, question: str, history: Sequence[Turn] = (), filters: Filters = Filters(), k: int | None = None) -> Answer:
         """Answer one question; the last event of ``stream``."""
@@ -163,10 +165,9 @@ class Assistant:
         timings["to_sources"] = _ms(started)
         yield Sources(hits, standalone)
 
-        evidence = self.evidence_score(standalone, hits)
-        trace["evidence_score"] = round(evidence, 3)
-        if evidence < self.settings.min_relevance:
-            trace["declined_by"] = "retrieval threshold"
+        declined_by = self.policy.retrieval(standalone, hits, trace)
+        if declined_by:
+            trace["declined_by"] = declined_by
             yield Done(self._declined(question, standalone, hits, timings, trace, started))
             return
 
@@ -177,7 +178,14 @@ class Assistant:
         asked_parts = parts if len(parts) > 1 else []
         trace["parts"] = [p.text for p in asked_parts]
         asked = standalone if history else question
+        if self.quick is not None:
+            quick = self.quick_answer(asked, standalone, passages, asked_parts, hits)
+            if quick is not None:
+                timings["to_first_cited"] = _ms(started)
+                trace["quick_answer"] = quick.text
+                yield QuickAnswer(quick)
         pieces: list[str] = []
+        checked = _SentenceChecker(self.verifier, passages, standalone)
         generation_started = time.perf_counter()
         try:
             for piece in self.generator.stream(asked, passages, asked_parts):
@@ -185,6 +193,10 @@ class Assistant:
                     timings["to_first_token"] = _ms(started)
                 pieces.append(piece)
                 yield Token(piece)
+                if checked.add(piece):
+                    timings.setdefault("to_first_checked", _ms(started))
+                    timings.setdefault("to_first_cited", _ms(started))
+                    yield Checked(checked.text)
         except RagError:
             raise
         except Exception as error:
@@ -197,7 +209,7 @@ class Assistant:
         if asked_parts:
             verified, declined_by, answer_parts = self.answer_parts(raw, asked_parts, passages, standalone, trace)
         else:
-            verified, declined_by = self.conclude(raw, passages, standalone, trace)
+            verified, declined_by = self.policy.conclude(raw, passages, standalone, trace)
             if declined_by in self.settings.fallback_on and self.fallback is not None:
                 trace["first_declined_by"] = declined_by
                 verified, declined_by = self.fall_back(asked, standalone, passages, trace)
@@ -215,13 +227,24 @@ class Assistant:
                           hits=hits, standalone_question=standalone, timings_ms=timings, trace=trace,
                           parts=answer_parts))
 
+    def quick_answer(self, question: str, standalone: str, passages: Sequence[Passage],
+                     parts: Sequence[QuestionPart], hits: list[Hit]) -> Answer | None:
+        """The instant backend's verified quotes for the question (None when it finds none)."""
+        assert self.quick is not None
+        raw = "".join(self.quick.stream(question, passages, parts)).strip()
+        verified, declined_by = self.policy.conclude(raw, passages, standalone, {}, check_type=not parts)
+        if verified is None or declined_by:
+            return None
+        return Answer(question=question, text=verified.text, abstained=False, citations=verified.citations,
+                      hits=hits, standalone_question=standalone, trace={"quick": True})
+
     def answer_parts(self, raw: str, parts: Sequence[QuestionPart], passages: Sequence[Passage], question: str,
                      trace: dict[str, object]) -> tuple[VerifiedAnswer | None, str | None, list[AnswerPart]]:
         """A question of several parts: the generator's verified sentences, then for each part they
         leave unanswered the passages' own best sentence for it, when one gives the kind of answer
         the part asks for; a part still without one is named as not covered. Declined only when no
         part is answered."""
-        verified, declined_by = self.conclude(raw, passages, question, trace, check_type=False)
+        verified, declined_by = self.policy.conclude(raw, passages, question, trace, check_type=False)
         kept = [] if verified is None else [(v.sentence, v.passages) for v in verified.verdicts
                                             if v.status in ("supported", "reattached")]
         coverage = self.coverage.cover(parts, [sentence for sentence, _ in kept])
@@ -235,16 +258,16 @@ class Assistant:
         if added:
             trace["filled_parts"] = added
             combined = " ".join([f"{s} " + "".join(f"[{n}]" for n in ns) for s, ns in kept] + added)
-            verified, declined_by = self.conclude(combined, passages, question, trace, check_type=False)
+            verified, declined_by = self.policy.conclude(combined, passages, question, trace, check_type=False)
         if verified is None:
-            return None, declined_by or "coverage", [AnswerPart(p.text, p.kind, False) for p in parts]
+            return None, declined_by or COVERAGE, [AnswerPart(p.text, p.kind, False) for p in parts]
         sentences = cited_sentences(verified.text)
         coverage = self.coverage.cover(parts, [text for text, _ in sentences])
         answer_parts = [AnswerPart(c.part.text, c.part.kind, c.answered,
                                    tuple(sorted({n for i in c.sentences for n in sentences[i][1]}))) for c in coverage]
         trace["answered_parts"] = f"{sum(p.answered for p in answer_parts)} of {len(parts)}"
         if not any(p.answered for p in answer_parts):
-            return None, "coverage", answer_parts
+            return None, COVERAGE, answer_parts
         return verified, None, answer_parts
 
     def best_for_part(self, part: QuestionPart, question: str, passages: Sequence[Passage],
@@ -269,44 +292,15 @@ class Assistant:
         assert self.fallback is not None
         raw = "".join(self.fallback.stream(question, passages)).strip()
         trace["fallback_answer"] = raw
-        verified, declined_by = self.conclude(raw, passages, standalone, trace)
+        verified, declined_by = self.policy.conclude(raw, passages, standalone, trace)
         if verified is not None and self.grader is not None:
             quoted = split_answer(raw)
             answering = [s for s in quoted if self.grader.answers(standalone, s)]
             trace["graded_answering"] = f"{len(answering)} of {len(quoted)}"
-            verified, declined_by = self.conclude(" ".join(answering), passages, standalone, trace) \
-                if answering else (None, "grader")
+            verified, declined_by = self.policy.conclude(" ".join(answering), passages, standalone, trace) \
+                if answering else (None, GRADER)
         trace["answered_by"] = None if declined_by else self.fallback.name
         return verified, declined_by
-
-    def conclude(self, raw: str, passages: Sequence[Passage], question: str, trace: dict[str, object],
-                 check_type: bool = True) -> tuple[VerifiedAnswer | None, str | None]:
-        """The verified answer from a generator's text, or why it is declined: the generator said
-        so, verification left nothing, or the answer does not state what the question asks for
-        (``check_type``: a question of several parts is checked part by part instead)."""
-        if says_no_answer(raw):
-            return None, "generator"
-        verified = self.verifier.verify(raw, passages, question)
-        trace["verdicts"] = [v.__dict__ for v in verified.verdicts]
-        if verified.declined or not verified.citations:
-            return None, "verification"
-        if check_type and asks_for_quantity(question) and not states_quantity(verified.text):
-            # "How much did the shipment cost?" answered with who ordered it: true, cited, and no answer.
-            return None, "answer type"
-        return verified, None
-
-    def evidence_score(self, question: str, hits: Sequence[Hit]) -> float:
-        """How closely the best sentence of the passages matches the question (cosine).
-
-        A whole passage's embedding dilutes the one sentence that answers; the generator and
-        the verifier embed these sentences anyway, so this costs no extra model calls."""
-        sentences = [" ".join(h.chunk.text[s.start:s.end].split()) for h in hits for s in split_sentences(h.chunk.text)]
-        if not sentences:
-            return 0.0
-        embeddings = self.retriever.embeddings
-        vectors = np.asarray(embeddings.embed_documents(sentences), dtype=np.float32)
-        query = np.asarray(embeddings.embed_query(question), dtype=np.float32)
-        return float(max((vectors @ query).max(), max(h.relevance for h in hits)))
 
     def _declined(self, question: str, standalone: str, hits: list[Hit], timings: dict[str, float],
                   trace: dict[str, object], started: float) -> Answer:
@@ -315,35 +309,35 @@ class Assistant:
                       standalone_question=standalone, timings_ms=timings, trace=trace)
 
 
-def make_fallback(settings: Settings, generator: Generator,
-                  embeddings: object) -> tuple[Generator | None, AnswerGrader | None]:
-    """The backend that answers when the main one's answer is declined (none when they are the same),
-    and the grader of its sentences (over the main backend's chat model, when it has one)."""
-    if settings.fallback == "none" or settings.fallback == generator.name:
-        return None, None
-    fallback = make_generator(settings.model_copy(update={"generator": settings.fallback}), embeddings)  # type: ignore[arg-type]
-    grader = make_grader(generator) if settings.grade_fallback else None
-    if grader is not None and isinstance(fallback, ExtractiveGenerator):
-        fallback = fallback.for_grading()
-    return fallback, grader
+class _SentenceChecker:
+    """Verifies a streaming answer one finished sentence at a time and keeps the supported ones."""
 
+    def __init__(self, verifier: Verifier, passages: Sequence[Passage], question: str) -> None:
+        self.verifier, self.passages, self.question = verifier, passages, question
+        self.written = ""
+        self.done = 0                 # characters of ``written`` already checked
+        self.kept: list[str] = []
 
-def make_rewriter(generator: Generator) -> Rewriter:
-    """Rewrite follow-ups with the generator's chat model when it has one, else the cheap way."""
-    model = getattr(generator, "model", None)
-    if model is None:
-        return ConcatenatingRewriter()
-    return LLMRewriter(model, lock=getattr(generator, "lock", None))
+    @property
+    def text(self) -> str:
+        """The supported sentences so far, without markers."""
+        return " ".join(self.kept)
 
-
-def open_store(settings: Settings, embeddings: object | None = None) -> ChunkStore:
-    """The configured store (embedded or server), with the configured embedding model.
-
-    The store is opened (and checked) before the model loads: a damaged store is reported in
-    seconds, not after the model's load."""
-    client = open_client(settings)
-    embeddings = embeddings or load_embeddings(settings.embedding_model, settings.embedding_batch_size)
-    return ChunkStore(client, settings.collection, embeddings, settings.embedding_model)  # type: ignore[arg-type]
+    def add(self, piece: str) -> bool:
+        """Take the next piece of the answer; True when a newly finished sentence was kept."""
+        self.written += piece
+        end = None
+        for match in SENTENCE_END.finditer(self.written, self.done):
+            end = match.end()
+        if end is None:
+            return False
+        finished, self.done = self.written[self.done:end], end
+        if says_no_answer(finished) or not MARKER.search(finished):
+            return False
+        verified = self.verifier.verify(finished, self.passages, self.question)
+        kept = [v.sentence for v in verified.verdicts if v.status in ("supported", "reattached")]
+        self.kept += kept
+        return bool(kept)
 
 
 def _ms(since: float) -> float:

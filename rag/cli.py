@@ -26,7 +26,7 @@ def _settings_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--collection", help="Chroma collection (RAG_COLLECTION)")
     group.add_argument("--chroma-url", help="use a Chroma server, e.g. http://127.0.0.1:8000 (RAG_CHROMA_URL)")
     group.add_argument("--retriever", choices=["hybrid", "dense", "bm25"], help="(RAG_RETRIEVER)")
-    group.add_argument("--backend", dest="generator", choices=["llamacpp", "extractive", "openai"],
+    group.add_argument("--backend", dest="generator", choices=["llamacpp", "extractive", "openai", "chat"],
                        help="answer generator (RAG_GENERATOR)")
     group.add_argument("--chunk-size", type=int, help="characters per chunk (RAG_CHUNK_SIZE)")
     group.add_argument("--chunk-overlap", type=int, help="characters shared by neighbouring chunks (RAG_CHUNK_OVERLAP)")
@@ -187,7 +187,7 @@ def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
-    from .assistant import open_store
+    from .wiring import open_store
     documents = open_store(settings).list_documents()
     if args.json:
         for d in documents:
@@ -209,20 +209,21 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
-    from .assistant import Assistant, clean_question
+    from .assistant import clean_question
+    from .wiring import build_retriever
     queries = _questions(args.query)
-    assistant = Assistant.from_settings(settings, generator=_NoGenerator())
-    _require_documents(assistant)
+    retriever = build_retriever(settings)   # search loads no generator
+    _require_documents(retriever.store)
     failures = 0
     for query in queries:
         try:
-            hits = assistant.retriever.search(clean_question(query), settings.top_k, _filters(args))
+            hits = retriever.search(clean_question(query), settings.top_k, _filters(args))
         except InputError as error:
             failures += 1
             _emit_error(args.json, query, error)
             continue
         if args.json:
-            print(json.dumps({"query": query, "hits": [_hit_json(rank, h) for rank, h in enumerate(hits, 1)]},
+            print(json.dumps({"query": query, "hits": [h.to_json(rank) for rank, h in enumerate(hits, 1)]},
                              ensure_ascii=False))
         else:
             _print_hits(query, hits)
@@ -233,7 +234,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from .assistant import Assistant
     questions = _questions(args.question)
     assistant = Assistant.from_settings(settings)
-    _require_documents(assistant)
+    _require_documents(assistant.store)
     failures = 0
     for question in questions:
         try:
@@ -422,18 +423,9 @@ COMMANDS = {"ingest": cmd_ingest, "conversations": cmd_conversations, "feedback"
 
 
 # ----- helpers -----------------------------------------------------------------------------
-class _NoGenerator:
-    """Search needs no generator; this keeps it from loading one."""
-
-    name = "none"
-
-    def stream(self, question: str, passages: Any, parts: Any = ()) -> Any:
-        raise NotImplementedError
-
-
 def _ingestor(settings: Settings) -> Any:
-    from .assistant import open_store
     from .ingestion import Ingestor
+    from .wiring import open_store
     store = open_store(settings)  # checks the store before the model loads
     return Ingestor(store, store.embeddings, settings)
 
@@ -488,8 +480,8 @@ def _report(report: Any) -> int:
     return 0
 
 
-def _require_documents(assistant: Any) -> None:
-    if not assistant.store.list_documents():
+def _require_documents(store: Any) -> None:
+    if not store.list_documents():
         raise InputError("the store is empty: add documents first, e.g. `python -m rag ingest corpus/`")
 
 
@@ -511,16 +503,6 @@ def _emit_error(as_json: bool, question: str, error: RagError) -> None:
         print(json.dumps({"question": question, "error": str(error)}, ensure_ascii=False), flush=True)
     else:
         print(f"error: {error}", file=sys.stderr)
-
-
-def _hit_json(rank: int, hit: Any) -> dict[str, Any]:
-    c = hit.chunk
-    data = {"rank": rank, "score": round(hit.score, 5), "relevance": round(hit.relevance, 4), "ranks": dict(hit.ranks),
-            "chunk_id": c.id, "doc_id": c.doc_id, "title": c.title, "source": c.source,
-            "start": c.start, "end": c.end, "text": c.text}
-    if c.page is not None:
-        data["page"] = c.page
-    return data
 
 
 def _print_hits(query: str, hits: Sequence[Any]) -> None:

@@ -37,7 +37,7 @@ def default_corpus_dir() -> Path:
 
 
 RetrieverName = Literal["hybrid", "dense", "bm25"]
-GeneratorName = Literal["llamacpp", "extractive", "openai"]
+GeneratorName = Literal["llamacpp", "extractive", "openai", "chat"]
 DeclineReason = Literal["generator", "verification", "answer type"]
 
 
@@ -75,7 +75,8 @@ class Settings(BaseSettings):
     min_relevance: float = Field(0.35, ge=-1.0, le=1.0, description="Decline when no retrieved sentence is this similar to the question.")
 
     # Generation
-    generator: GeneratorName = Field("llamacpp", description="Answer backend: llamacpp (local LLM), extractive or openai.")
+    generator: GeneratorName = Field("llamacpp", description="Answer backend: llamacpp (local LLM), extractive, openai, "
+                                     "or chat (RAG_CHAT_MODEL; the default when that is set).")
     llm_model_path: Path | None = Field(None, description="GGUF file; unset = the packaged default model.")
     llm_threads: int = Field(2, ge=1, le=256)
     llm_context: int = Field(4096, ge=512, le=131072)
@@ -87,10 +88,14 @@ class Settings(BaseSettings):
                                                    "verification, answer type.")
     grade_fallback: bool = Field(True, description="Keep only the fallback's sentences that the LLM reads as "
                                  "answering the question (decline when none does).")
+    quick_answer: bool = Field(True, description="While a slow backend (the local LLM) writes, show the extractive "
+                               "backend's verified quotes at once; the LLM's answer replaces them.")
     question_parts: bool = Field(True, description="Find the parts of a question of several parts ('what and why'), "
                                  "give each its own evidence, and name a part the documents do not answer.")
     context_sentences: int = Field(12, ge=0, le=200, description="Sentences of the passages, the most relevant to "
                                    "the question, that an LLM reads (0 = the whole passages).")
+    chat_model: str = Field("", description="Any LangChain chat model as provider:model, e.g. ollama:qwen3:4b or "
+                            "openai:gpt-4.1-mini (the provider's package and environment variables).")
     openai_base_url: str = "http://127.0.0.1:8000/v1"
     openai_model: str = "default"
     openai_api_key: SecretStr = SecretStr("")
@@ -108,6 +113,14 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(50, ge=1, le=2048)
     allowed_hosts: str = Field("", description="More host names the chat answers to (comma-separated), e.g. a "
                                "reverse proxy's; 127.0.0.1, localhost, [::1] and RAG_HOST always are.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _chat_model_answers(cls, data: Any) -> Any:
+        # RAG_CHAT_MODEL alone is enough to answer with that model; an explicit generator wins.
+        if isinstance(data, dict) and data.get("chat_model") and not data.get("generator"):
+            data = {**data, "generator": "chat"}
+        return data
 
     @model_validator(mode="after")
     def _check_consistency(self) -> "Settings":

@@ -20,6 +20,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from .citations import strip_markers
+from .generation.base import Generator
 
 GRADER_SYSTEM = "You check whether a text answers a question. Reply with one word: YES or NO."
 GRADER_TEMPLATE = "Question: {question}\n\nText: {text}\n\nDoes the text give the answer to the question? Reply YES or NO."
@@ -54,9 +55,8 @@ class ChatModelGrader:
         return bool(_YES.match(reply))
 
 
-def make_grader(generator: object) -> AnswerGrader | None:
+def make_grader(generator: Generator) -> AnswerGrader | None:
     """A grader over the generator's chat model, or None when it has none (the extractive backend)."""
-    model = getattr(generator, "model", None)
-    if model is None:
+    if generator.chat_model is None:
         return None
-    return ChatModelGrader(model, lock=getattr(generator, "lock", None))
+    return ChatModelGrader(generator.chat_model, lock=generator.lock)

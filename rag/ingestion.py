@@ -194,7 +194,7 @@ class Ingestor:
         return documents
 
     def _plans(self, documents: Sequence[SourceDocument], report: IngestReport) -> list[_Plan]:
-        """What to embed, relabel and commit for a group of documents, in two round trips."""
+        """What to embed, copy and commit for a group of documents, in two round trips."""
         committed = self.store.get_documents([d.doc_id for d in documents])
         changed = []
         for document in documents:

@@ -249,12 +249,14 @@ class Retriever:
 
 
 class CorpusRetriever(BaseRetriever):
-    """The retriever as a LangChain ``BaseRetriever``, for use in LangChain chains."""
+    """The retriever as a LangChain ``BaseRetriever``, for use in LangChain chains
+    (built by ``rag.runnable.as_retriever``)."""
 
     retriever: Any
     k: int = 5
+    filters: Filters = Filters()
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
         return [Document(page_content=h.chunk.text, id=h.chunk.id,
                          metadata={**h.chunk.to_metadata(), "relevance": h.relevance, "score": h.score})
-                for h in self.retriever.search(query, self.k)]
+                for h in self.retriever.search(query, self.k, self.filters)]

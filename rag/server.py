@@ -71,15 +71,22 @@ def ensure_corpus(assistant: Assistant, settings: Settings) -> None:
 
 
 def serve(assistant: Assistant, settings: Settings, **launch: Any) -> Any:
-    """Build the page and start the server with the access rules above; returns the app."""
+    """Build the page and its APIs for programs (``/v1`` OpenAI-compatible, ``/mcp``) and start
+    the server with the access rules above; returns the app."""
+    from .api import api_routes
     from .ui import build_app, launch_options
+    from .ui.chat import Backends
+    from .ui.guard import LoginLimiter
     auth = auth_from(settings)
-    app = build_app(assistant)
+    backends, logins = Backends(assistant), LoginLimiter()
+    app = build_app(assistant, backends)
+    routes, lifespan = api_routes(backends, auth, logins)
     if auth:
         log.info("login required (user %r)", auth[0])
     app.queue(default_concurrency_limit=4).launch(
         server_name=settings.host, server_port=settings.port, show_error=False, auth=auth,
-        auth_message="Log in to ask the documents." if auth else None, **launch_options(settings), **launch)
+        auth_message="Log in to ask the documents." if auth else None,
+        **launch_options(settings, logins, routes, lifespan), **launch)
     return app
 
 
@@ -104,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     """Start the chat server (``python app.py``)."""
     parser = argparse.ArgumentParser(description="Serve the chat.")
     add_arguments(parser)
-    parser.add_argument("--backend", dest="generator", choices=["llamacpp", "extractive", "openai"])
+    parser.add_argument("--backend", dest="generator", choices=["llamacpp", "extractive", "openai", "chat"])
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:

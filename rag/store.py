@@ -27,10 +27,11 @@ import uuid
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import urlparse
 
 import chromadb
+import chromadb.api.client
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import NotFoundError
@@ -52,6 +53,8 @@ _PAGE = 5000           # records per get() page
 _WRITE_BATCH = 1000    # records per upsert()/delete() call
 # How to rebuild the store behind each client that ``open_client`` made (for ChunkStore's errors).
 _rebuild_hints: "weakref.WeakKeyDictionary[Any, tuple[str, str]]" = weakref.WeakKeyDictionary()
+# How to make a new client of the embedded store behind each client ``open_client`` made.
+_reopeners: "weakref.WeakKeyDictionary[Any, Callable[[], chromadb.ClientAPI]]" = weakref.WeakKeyDictionary()
 _GENERIC_HINT = "move the store folder aside and ingest your documents again: .venv/bin/python -m rag ingest corpus/"
 # Opening a store waits at most this long for another process that is opening (creating) it.
 _OPEN_TIMEOUT_S = 120.0
@@ -122,7 +125,20 @@ def open_client(settings: Settings) -> chromadb.ClientAPI:
             raise StoreError(f"{where} cannot be opened ({_describe(error)}); it may be damaged or unreadable. "
                              f"To rebuild it, {rebuild_hint(settings)}") from error
         _check_collections(client, settings, where)
+        _reopeners[client] = lambda: _reopened(store)
     _rebuild_hints[client] = (where, rebuild_hint(settings))
+    return client
+
+
+def _reopened(store: Path) -> chromadb.ClientAPI:
+    """A client of an embedded store backed by a new Chroma instance, which reads the vector
+    index files afresh: an instance keeps the index it loaded, and misses what another process
+    flushed into the files since (every 1,000 records written, Chroma moves them from its log
+    into the index). Clients made before keep the instance they have."""
+    with opening_lock(store):
+        chromadb.api.client.SharedSystemClient.clear_system_cache()  # Chroma's one instance per path
+        client = chromadb.PersistentClient(path=str(store), settings=ChromaSettings(anonymized_telemetry=False))
+    _reopeners[client] = lambda: _reopened(store)
     return client
 
 
@@ -139,6 +155,10 @@ def opening_lock(store: Path, timeout_s: float = _OPEN_TIMEOUT_S) -> Iterator[No
     except Timeout as error:
         raise StoreError(f"another process has been opening the store at {store} for {timeout_s:.0f} s; "
                          f"if none is running, delete {lock.lock_file} and try again") from error
+    except OSError as error:  # a read-only folder: nobody can be creating a store in it
+        log.debug("opening %s without the open lock (%s)", store, error)
+        yield
+        return
     try:
         yield
     finally:
@@ -286,6 +306,8 @@ class ChunkStore:
         self.embeddings = embeddings
         self._client = client
         self._lease: Lease | None = None
+        self._reopen = _reopeners.get(client)  # None for a server: it serves one index to all
+        self._own_generation: str | None = None
         self._where, self._rebuild_hint = _rebuild_hints.get(client, ("the vector store", _GENERIC_HINT))
         try:
             self._chunks = client.get_or_create_collection(name, configuration=_CHUNK_INDEX)  # type: ignore[arg-type]
@@ -330,6 +352,8 @@ class ChunkStore:
             if now - self._checked_at >= max_age_s or self._generation is None:
                 generation = self.generation()
                 if generation != self._generation:
+                    if self._generation is not None and generation != self._own_generation:
+                        self._reconnect()  # another process wrote: its flushes are not in our index
                     self._versions = {d.doc_id: d.version for d in self.list_documents()}
                     self._generation = generation
                 self._checked_at = now
@@ -339,6 +363,18 @@ class ChunkStore:
         """Names of every corpus (a chunk collection with its documents collection) beside this one."""
         names = {c if isinstance(c, str) else c.name for c in self._call(self._client.list_collections)}
         return sorted(n for n in names if f"{n}-documents" in names and not n.startswith("__"))
+
+    def _reconnect(self) -> None:
+        if self._reopen is None:
+            return
+        try:
+            client = self._reopen()
+            chunks, documents = client.get_collection(self.name), client.get_collection(f"{self.name}-documents")
+        except Exception as error:
+            raise StoreError(f"{self._where} could not be opened again ({_describe(error)}). If this persists, the "
+                             f"store may be damaged; to rebuild it, {self._rebuild_hint}") from error
+        self._client, self._chunks, self._documents = client, chunks, documents
+        self._reopen = _reopeners.get(client)
 
     def list_documents(self) -> list[StoredDocument]:
         """Every committed document's manifest, sorted by title."""
@@ -386,6 +422,7 @@ class ChunkStore:
         """Chunks by id, in the order asked, skipping unknown or invisible ones."""
         if not ids:
             return []
+        versions = self.visible_versions()  # first: it may open the store again, fresher
         include = ["metadatas", "documents"] + (["embeddings"] if with_embeddings else [])
         record = self._call(self._chunks.get, ids=list(ids), include=include)
         embeddings = record.get("embeddings")
@@ -393,7 +430,6 @@ class ChunkStore:
         for pos, chunk_id in enumerate(record["ids"]):
             vector = [float(x) for x in embeddings[pos]] if with_embeddings and embeddings is not None else None
             found[chunk_id] = (Chunk.from_record(chunk_id, record["documents"][pos], record["metadatas"][pos]), vector)
-        versions = self.visible_versions()
         return [found[i] for i in ids if i in found and versions.get(found[i][0].doc_id) == found[i][0].doc_version]
 
     def nearest(self, vector: Sequence[float], k: int, where: Mapping[str, Any] | None = None
@@ -403,6 +439,7 @@ class ChunkStore:
         Asks Chroma for ids, distances and vectors only: reading metadata and texts is what costs
         (3.6 ms for 38 results against 1.9 ms without, at 1k chunks; LangChain's wrapper always
         reads them). Visibility needs the metadata, so ``get_chunks`` checks it for the few kept."""
+        self.committed_state()  # another process's commits may need the index read afresh
         record = self._call(self._chunks.query, query_embeddings=[[float(x) for x in vector]], n_results=k,
                             where=dict(where) if where else None, include=["distances", "embeddings"])
         ids, distances, vectors = record["ids"][0], record["distances"][0], record["embeddings"][0]
@@ -413,6 +450,7 @@ class ChunkStore:
         """id -> vector of the given chunk records (visible or not)."""
         if not ids:
             return {}
+        self.committed_state()
         record = self._call(self._chunks.get, ids=list(ids), include=["embeddings"])
         return {i: np.asarray(v, dtype=np.float32) for i, v in zip(record["ids"], record["embeddings"])}
 
@@ -502,9 +540,11 @@ class ChunkStore:
         return seen - committed
 
     def _bump_generation(self) -> None:
+        token = uuid.uuid4().hex
         self._call(self._documents.upsert, ids=[_GENERATION_ID], documents=[""],
-                   metadatas=[{"kind": "generation", "token": uuid.uuid4().hex}], embeddings=[_NO_VECTOR])
+                   metadatas=[{"kind": "generation", "token": token}], embeddings=[_NO_VECTOR])
         with self._lock:
+            self._own_generation = token  # our own writes are in our index already
             self._checked_at = 0.0  # our own change must be visible to our next read
 
     # ----- plumbing ------------------------------------------------------------------------

@@ -111,6 +111,16 @@ class Hit:
     relevance: float      # cosine similarity of question and chunk, comparable across retrievers
     ranks: Mapping[str, int] = field(default_factory=dict)  # 1-based rank per retriever
 
+    def to_json(self, rank: int) -> dict[str, Any]:
+        """The hit as in ``search --json``, at 1-based ``rank``."""
+        c = self.chunk
+        data: dict[str, Any] = {"rank": rank, "score": round(self.score, 5), "relevance": round(self.relevance, 4),
+                                "ranks": dict(self.ranks), "chunk_id": c.id, "doc_id": c.doc_id, "title": c.title,
+                                "source": c.source, "start": c.start, "end": c.end, "text": c.text}
+        if c.page is not None:
+            data["page"] = c.page
+        return data
+
 
 @dataclass(frozen=True)
 class Citation:

@@ -26,7 +26,7 @@ from langchain_core.embeddings import Embeddings
 from .chunking import split_sentences
 from .citations import is_decline, parse_markers, split_answer
 from .generation.base import Passage
-from .injection import gives_orders
+from .injection import order_sentences
 from .meaning import MeaningChecker, restates_question
 from .text_facts import missing_terms, required_terms, says_something, states_something, word_coverage
 from .types import Citation
@@ -165,7 +165,7 @@ class Verifier:
             text = passage.chunk.text
             spans = split_sentences(text)
             # A sentence that gives the assistant orders is no evidence, whoever repeats it.
-            orders = [gives_orders(text[span.start:span.end]) for span in spans]
+            orders = order_sentences(text, spans)
             for i in range(len(spans)):
                 for width in range(1, self.max_window + 1):
                     if i + width <= len(spans) and not any(orders[i:i + width]):

@@ -92,8 +92,8 @@ def seed_data_dir(tmp_path_factory: pytest.TempPathFactory, embeddings) -> Path:
 
 
 def ingest_corpus(settings: Settings, embeddings) -> None:  # type: ignore[no-untyped-def]
-    from rag.assistant import open_store
     from rag.ingestion import Ingestor
+    from rag.wiring import open_store
 
     Ingestor(open_store(settings, embeddings), embeddings, settings).ingest_paths([PROJECT_ROOT / "corpus"])
 

@@ -60,6 +60,8 @@ class AnswersBeside:
     """Writes a true, cited sentence that does not say how much: the answer-type check must decline."""
 
     name = "answers-beside"
+    chat_model = None
+    lock = None
 
     def stream(self, question: str, passages: Sequence[Passage], parts: Sequence[QuestionPart] = ()) -> Iterator[str]:
         n = next(p.n for p in passages if "ordered by President" in p.chunk.text)
@@ -78,6 +80,8 @@ class SaysNotInCorpus:
     """A model that declines everything: its NOT_IN_CORPUS must not stand when the passages answer."""
 
     name = "declines"
+    chat_model = None
+    lock = None
 
     def stream(self, question: str, passages: Sequence[Passage], parts: Sequence[QuestionPart] = ()) -> Iterator[str]:
         yield "NOT_IN_CORPUS"
@@ -87,6 +91,8 @@ class WritesUnsupported:
     """A model whose paraphrase fails verification (a number the passages do not hold)."""
 
     name = "unsupported"
+    chat_model = None
+    lock = None
 
     def stream(self, question: str, passages: Sequence[Passage], parts: Sequence[QuestionPart] = ()) -> Iterator[str]:
         yield "The delivery was ordered by President Vladimir Putin on 14 March [1]."
@@ -146,12 +152,56 @@ def test_the_fallback_is_off_for_declines_it_may_not_overturn(seed_assistant: As
 
 
 def test_the_default_llm_assistant_gets_an_extractive_fallback_and_a_grader(seed_settings) -> None:  # type: ignore[no-untyped-def]
-    from rag.assistant import make_fallback
     from rag.generation.extractive import ExtractiveGenerator
     from rag.grading import make_grader
+    from rag.wiring import make_fallback
     extractive = ExtractiveGenerator(None)  # type: ignore[arg-type]
     assert make_fallback(seed_settings, extractive, None) == (None, None)   # no fallback to itself
     assert make_grader(extractive) is None                                  # no chat model to read with
     fallback, grader = make_fallback(seed_settings, SaysNotInCorpus(), None)  # type: ignore[arg-type]
     assert isinstance(fallback, ExtractiveGenerator) and grader is None      # a model without a chat model
     assert make_fallback(seed_settings.model_copy(update={"fallback": "none"}), SaysNotInCorpus(), None) == (None, None)  # type: ignore[arg-type]
+
+
+class WritesTwoSentences:
+    """A slow backend's answer: a supported sentence, then one no passage supports."""
+
+    name = "two-sentences"
+    chat_model = None
+    lock = None
+
+    def stream(self, question: str, passages: Sequence[Passage], parts: Sequence[QuestionPart] = ()) -> Iterator[str]:
+        n = next(p.n for p in passages if "ordered by President" in p.chunk.text)
+        yield "The delivery was directly ordered by "
+        yield f"President Vladimir Putin [{n}]. "
+        yield f"The aid was paid for by the Vatican [{n}]. "
+
+
+def test_a_verified_answer_of_quotes_comes_before_the_slow_backend_writes(seed_assistant: Assistant) -> None:
+    from rag.assistant import Checked, QuickAnswer
+    from rag.wiring import make_quick
+    assistant = Assistant(seed_assistant.settings, seed_assistant.store, seed_assistant.retriever,
+                          WritesTwoSentences(), seed_assistant.verifier,  # type: ignore[arg-type]
+                          quick=make_quick(seed_assistant.settings, WritesTwoSentences(),  # type: ignore[arg-type]
+                                           seed_assistant.retriever.embeddings))
+    events = list(assistant.stream("Who ordered the delivery of aid to Cuba?"))
+    kinds = [type(e).__name__ for e in events]
+    # The quotes come after the sources and before the backend's first word.
+    assert kinds.index("Sources") < kinds.index("QuickAnswer") < kinds.index("Token")
+    quick = next(e for e in events if isinstance(e, QuickAnswer)).answer
+    text = seed_text()
+    assert quick.citations and all(text[c.start:c.end] == c.quote for c in quick.citations)
+    # Only the backend's supported sentence is ever shown while it writes, never the unsupported one.
+    checked = [e.text for e in events if isinstance(e, Checked)]
+    assert checked and all("Putin" in t and "Vatican" not in t for t in checked)
+    done = events[-1]
+    assert isinstance(done, Done) and "Vatican" not in done.answer.text
+    assert done.answer.timings_ms["to_first_cited"] <= done.answer.timings_ms["to_first_token"]
+
+
+def test_no_quick_answer_when_the_backend_is_itself_instant(seed_settings) -> None:  # type: ignore[no-untyped-def]
+    from rag.generation.extractive import ExtractiveGenerator
+    from rag.wiring import make_quick
+    assert make_quick(seed_settings, ExtractiveGenerator(None), None) is None  # type: ignore[arg-type]
+    assert make_quick(seed_settings.model_copy(update={"quick_answer": False}), WritesTwoSentences(),  # type: ignore[arg-type]
+                      None) is None

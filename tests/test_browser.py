@@ -8,6 +8,7 @@ blocked, so nothing leaves the machine). Screenshots go to tests/artifacts/scree
 from __future__ import annotations
 
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +65,9 @@ def store_mode() -> str:
 
 class PacedGenerator:
     """The extractive backend, one piece every ``delay`` seconds, so that streaming is visible."""
+
+    chat_model = None
+    lock = None
 
     def __init__(self, inner: Any, delay: float = 0.25) -> None:
         self.inner, self.delay, self.name = inner, delay, inner.name
@@ -280,7 +284,8 @@ def test_upload_shows_hostile_text_as_text_and_answers_from_it(watched: Watched,
     expect(table).to_contain_text("Lunar Greenhouse Report <img src=x")
     assert page.locator("#injected, #injected-link, img[src=x]").count() == 0
     stored = [p.name for p in (server.settings.data_dir / "uploads").iterdir()]
-    assert stored == ["lunar-ireport.txt"]
+    # Stored under a safe name that carries a short hash of the content (names never collide).
+    assert len(stored) == 1 and re.fullmatch(r"lunar-ireport-[0-9a-f]{10}\.txt", stored[0]), stored
     page.wait_for_timeout(300)
     shot(page, "corpus-light")
     page.goto(f"{server.url}/?__theme=dark")

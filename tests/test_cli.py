@@ -151,8 +151,8 @@ def store_contents(settings) -> dict:  # type: ignore[no-untyped-def]
 def test_copy_again_brings_changed_and_removed_documents_over(embeddings, chroma_server, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     import uuid
 
-    from rag.assistant import open_store
     from rag.ingestion import Ingestor
+    from rag.wiring import open_store
 
     from .conftest import make_settings
 

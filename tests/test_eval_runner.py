@@ -155,3 +155,30 @@ def test_replay_answers_with_the_recorded_text_and_names_cases_whose_passages_mo
     rewriter = replay.RecordedRewriter(records)
     assert rewriter.rewrite("And who?", [("What did Russia send?", "Aid.")]) == "What did Russia send? And who ordered it?"
     assert rewriter.rewrite("Who ordered it?", []) == "Who ordered it?"
+
+
+def test_the_baseline_waits_for_the_models_lock() -> None:
+    """llama.cpp serves one call at a time: the tutorial baseline must hold the generator's lock
+    (it once looked for ``_lock`` and called the model unguarded)."""
+    import threading
+
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    from rag.evaluation.baseline import BaselinePipeline
+    from rag.generation.chat import ChatModelGenerator
+    from rag.types import Chunk
+
+    generator = ChatModelGenerator(FakeListChatModel(responses=["The aid was 100 tons."]), name="scripted")
+    generator.lock = threading.Lock()   # as the local LLM's: one generation at a time
+    baseline = BaselinePipeline(None, generator)
+    chunk = Chunk(id="a:0", doc_id="a", title="Aid", source="", text="Russia sent 100 tons of aid.", start=0,
+                  end=28, index=0, doc_version="1")
+    replies: list[str] = []
+    asking = threading.Thread(target=lambda: replies.append(baseline.generate("How much aid?", [chunk])[0]))
+    with generator.lock:
+        asking.start()
+        asking.join(timeout=0.5)
+        assert asking.is_alive() and replies == [], "the baseline called the model while another call held it"
+    asking.join(timeout=10)
+    assert replies == ["The aid was 100 tons."]
+    assert not generator.lock.locked()

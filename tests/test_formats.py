@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from rag.assistant import Assistant, open_store
+from rag.assistant import Assistant
 from rag.config import Settings
 from rag.errors import LoadError
 from rag.ingestion import Ingestor
 from rag.loading import LOADERS, load_file
+from rag.wiring import open_store
 
 from . import documents as make
 from .conftest import make_settings

@@ -196,4 +196,4 @@ def test_a_cached_prompt_gives_the_same_answer(seed_settings) -> None:  # type: 
     first = "".join(generator.stream("What did Russia send to Cuba?", passages))
     "".join(generator.stream("Who ordered it?", passages))   # another prompt in between
     assert "".join(generator.stream("What did Russia send to Cuba?", passages)) == first
-    assert len(generator.model.client.cache.cache_state) >= 2   # type: ignore[attr-defined]
+    assert len(generator.chat_model.client.cache.cache_state) >= 2   # type: ignore[attr-defined]

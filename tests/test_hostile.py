@@ -20,13 +20,14 @@ from typing import Any, Iterator
 import pytest
 from gradio_client import Client
 
-from rag.assistant import MAX_QUESTION_CHARS, Assistant, clean_question, open_store
+from rag.assistant import MAX_QUESTION_CHARS, Assistant, clean_question
 from rag.cli import main
 from rag.config import PROJECT_ROOT, Settings
 from rag.errors import InputError
 from rag.ingestion import Ingestor
 from rag.types import Answer
 from rag.ui import build_app
+from rag.wiring import open_store
 
 from .conftest import free_port, make_settings
 from .test_app import assert_only_our_markup

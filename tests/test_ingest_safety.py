@@ -22,13 +22,13 @@ import numpy as np
 import pytest
 from chromadb.config import Settings as ChromaSettings
 
-from rag.assistant import open_store
 from rag.cli import main
 from rag.config import PROJECT_ROOT, Settings
 from rag.errors import StoreError
 from rag.ingestion import Ingestor, writer_lock
-from rag.store import ChunkStore, open_client
+from rag.store import ChunkStore, open_client, opening_lock
 from rag.types import SourceDocument
+from rag.wiring import open_store
 
 from . import documents as make
 from .conftest import make_settings, store_flags
@@ -39,7 +39,7 @@ WORDS = "harbour ferry council budget storm bridge library station rainfall pier
 SNAPSHOT_SCRIPT = """
 import json, sys
 from rag.config import load_settings
-from rag.store import ChunkStore, open_client
+from rag.store import ChunkStore, open_client, opening_lock
 out = []
 for data_dir in sys.argv[1:]:
     settings = load_settings(data_dir=data_dir)
@@ -119,8 +119,9 @@ def clean_run(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:  
 def committed_documents(data_dir: Path) -> int | None:
     """Documents visible in a store another process is writing, or None before it has begun."""
     if not (data_dir / "write.lock").exists():
-        return None  # not writing yet; opening the store now could race its creation
-    client = chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=ChromaSettings(anonymized_telemetry=False))
+        return None  # not writing yet
+    with opening_lock(data_dir / "chroma"):  # as open_client does: a new store is created under it
+        client = chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=ChromaSettings(anonymized_telemetry=False))
     try:
         # One record besides the documents marks the store's generation.
         return max(client.get_collection("corpus-documents").count() - 1, 0)
@@ -167,7 +168,7 @@ OPEN_SCRIPT = """
 import sys, time
 from pathlib import Path
 from rag.config import load_settings
-from rag.store import ChunkStore, open_client
+from rag.store import ChunkStore, open_client, opening_lock
 root, me, count, rounds = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 for r in range(rounds):
     (root / f"ready-{r}-{me}").touch()
@@ -187,6 +188,33 @@ def test_processes_opening_a_new_store_at_once_all_succeed(tmp_path: Path) -> No
                  for n in range(count)]
     for process in processes:
         finish(process, timeout_s=300)
+
+
+def test_a_reader_finds_chunks_another_process_ingested_past_the_index_flush(tmp_path: Path, embeddings) -> None:  # type: ignore[no-untyped-def]
+    """The chat keeps its vector index loaded while a CLI ingest adds more chunks than Chroma
+    keeps in its log before flushing them into the index files (1,000); it must find them."""
+    data_dir = tmp_path / "data"
+    settings = make_settings(data_dir, chunk_size=100, chunk_overlap=20)
+    reader = open_store(settings, embeddings)  # the chat's store, in this process
+    Ingestor(reader, embeddings, settings).ingest_paths([write_corpus(tmp_path / "first", count=5)])
+    assert reader.nearest(embeddings.embed_query("harbour repairs"), 3)  # its index is loaded now
+    before = {c.id for c in reader.iter_chunks()}
+    rng = random.Random(11)
+    more = tmp_path / "more"
+    for n in range(400):  # ~1,200 small chunks
+        sentences = " ".join(f"Bulletin {n} line {m}: the {rng.choice(WORDS)} crew of ward {n} reported {rng.randint(1, 999)} "
+                             "faults." for m in range(3))
+        more.mkdir(exist_ok=True)
+        (more / f"bulletin-{n:03d}.txt").write_text(f"Bulletin {n}\n\n{sentences}\n", encoding="utf-8")
+    finish(ingest_process(data_dir, more))
+    time.sleep(0.6)  # the reader re-reads the committed versions at most every 0.5 s
+    new = sorted({c.id for c in reader.iter_chunks()} - before)
+    assert len(new) > 1000
+    sample = random.Random(3).sample(new, 40)
+    vectors = reader.get_vectors(sample)
+    found = [chunk_id for chunk_id in sample if chunk_id in {i for i, _, _ in reader.nearest(vectors[chunk_id], 3)}]
+    assert len(found) == len(sample)
+    assert [c.id for c, _ in reader.get_chunks(found)] == found
 
 
 # ----- writers of one corpus on a Chroma server ------------------------------------------

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from rag.assistant import open_store
 from rag.chunking import chunk_document
 from rag.errors import StoreError
 from rag.ingestion import Ingestor
 from rag.loading import load_file
 from rag.types import SourceDocument
+from rag.wiring import open_store
 
 from .conftest import SEED_ID, SEED_PATH, make_settings
 

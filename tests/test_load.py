@@ -49,6 +49,7 @@ class HeldGenerator:
     """Stands in for the local LLM: one answer at a time (a lock shared by every instance, as
     llama.cpp's), and each answer waits until the test lets it go."""
 
+    chat_model = None
     lock = threading.Lock()
 
     def __init__(self, inner: Any) -> None:

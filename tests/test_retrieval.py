@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.assistant import open_store
 from rag.ingestion import Ingestor
 from rag.keyword import KeywordIndex
 from rag.retrieval import Filters, Retriever, maximal_marginal_relevance, reciprocal_rank_fusion, relative_score_fusion
+from rag.wiring import open_store
 
 DOCUMENTS = {
     # Four notices that differ only in amount, city and season: dense search blurs the amounts.

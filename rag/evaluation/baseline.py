@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import nullcontext
 from typing import Any, Sequence
 
 from langchain_core.documents import Document
@@ -132,17 +133,13 @@ class BaselinePipeline:
     def generate(self, question: str, chunks: Sequence[Chunk]) -> tuple[str, str | None]:
         """(reply, prompt): the tutorial's prompt to the shared chat model; a backend without a
         chat model (extractive) answers from the same chunks its own way, with no prompt."""
-        model = getattr(self.generator, "model", None)
+        model = self.generator.chat_model
         try:
             if model is None:
                 return "".join(self.generator.stream(question, number_passages(chunks))), None
             messages = self.prompt.invoke({"question": question,
                                            "context": "\n\n".join(c.text for c in chunks)}).to_messages()
-            lock = getattr(self.generator, "_lock", None)  # llama.cpp serves one generation at a time
-            if lock is not None:
-                with lock:
-                    reply = model.invoke(messages)
-            else:
+            with self.generator.lock or nullcontext():   # llama.cpp serves one generation at a time
                 reply = model.invoke(messages)
         except RagError:
             raise

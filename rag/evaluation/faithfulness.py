@@ -23,7 +23,7 @@ from typing import Any, Sequence
 from ..generation.base import Passage
 from ..types import Chunk
 from ..verification import Verifier
-from .suites import ROOT, split_front_matter
+from .suites import ROOT, load_corpus
 
 FAITHFULNESS_DIR = ROOT / "evals" / "faithfulness"
 CORPUS_FOLDERS = ("corpus", "evals/corpora/news", "evals/corpora/injection")
@@ -55,13 +55,8 @@ def load_items(split: str, folder: Path = FAITHFULNESS_DIR) -> list[Item]:
 
 
 def document_texts(folders: Sequence[str] = CORPUS_FOLDERS) -> dict[str, str]:
-    """doc_id -> text after the front matter, for the documents the items cite."""
-    texts: dict[str, str] = {}
-    for folder in folders:
-        for path in sorted((ROOT / folder).glob("*.txt")):
-            front, body = split_front_matter(path.read_text(encoding="utf-8-sig"))
-            texts[str(front.get("id") or path.stem)] = body
-    return texts
+    """doc_id -> text, as ingestion loads it, for the documents the items cite."""
+    return load_corpus(tuple(folders), [])
 
 
 def judge(verifier: Verifier, item: Item, document: str | None) -> dict[str, Any]:

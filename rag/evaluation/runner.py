@@ -15,12 +15,12 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 from ..config import PROJECT_ROOT, Settings
 from ..errors import InputError, RagError
 from ..generation.base import Generator
-from ..rewriting import Turn
+from ..rewriting import ConcatenatingRewriter, Turn
 from ..types import Answer, Hit, SourceDocument, content_hash
 from . import scoring
 from .suites import Case, Suite
@@ -104,13 +104,24 @@ class AssistantSystem:
         return self.assistant.ask(question, history)
 
 
-class _NoGenerator:
-    """Retrieval-only configurations load no generator."""
+class RetrievalSystem:
+    """A retriever alone as a system under test: retrieval-only configurations load no generator."""
 
-    name = "none"
+    def __init__(self, retriever: Any) -> None:
+        self.retriever = retriever
+        self.rewriter = ConcatenatingRewriter()
 
-    def stream(self, question: str, passages: Any, parts: Any = ()) -> Iterator[str]:
-        raise NotImplementedError("retrieval-only configurations do not generate")
+    def rewrite(self, question: str, history: Sequence[Turn]) -> str:
+        """A follow-up joined to the conversation (no model to rewrite it with)."""
+        return self.rewriter.rewrite(question, history)
+
+    def search(self, query: str, k: int) -> list[Hit]:
+        """The retriever's k best passages."""
+        return self.retriever.search(query, k)
+
+    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
+        """Not asked: a retrieval-only configuration writes no answers."""
+        raise InputError("retrieval-only configurations do not answer questions")
 
 
 # ----- results -----------------------------------------------------------------------------
@@ -202,8 +213,8 @@ class Evaluation:
 
     def prepare_store(self, suite: Suite, progress: Progress | None = None) -> Settings:
         """Build (or update) the suite's store; cheap when it is up to date."""
-        from ..assistant import open_store
         from ..ingestion import Ingestor
+        from ..wiring import open_store
 
         settings = self.store_settings(suite)
         store = open_store(settings, self.embeddings)
@@ -218,7 +229,7 @@ class Evaluation:
 
     def system(self, config: Configuration, suite: Suite, store: Settings, documents: Sequence[SourceDocument]) -> System:
         """The system under test for one configuration on one suite."""
-        from ..assistant import Assistant
+        from ..wiring import build_assistant, build_retriever
 
         if config.kind == "baseline":
             from ..store import open_client
@@ -228,8 +239,9 @@ class Evaluation:
                                           self.generator(config.generator or self.backend))
         generator_name = config.generator or self.backend
         settings = store.model_copy(update={"retriever": config.retriever, "generator": generator_name})
-        generator = _NoGenerator() if config.kind == "retrieval" else self.generator(generator_name)
-        return AssistantSystem(Assistant.from_settings(settings, generator=generator))
+        if config.kind == "retrieval":
+            return RetrievalSystem(build_retriever(settings))
+        return AssistantSystem(build_assistant(settings, self.generator(generator_name)))
 
     # ----- running -----------------------------------------------------------------------
     def run(self, suites: Sequence[Suite], configs: Sequence[Configuration], progress: Progress | None = None,
@@ -302,7 +314,8 @@ class Evaluation:
         """What a reader needs to reproduce the run."""
         s = self.settings
         generator = self._generators.get(self.backend)
-        model = getattr(getattr(generator, "model", None), "model_path", None)
+        chat_model = generator.chat_model if generator is not None else None
+        model = getattr(chat_model, "model_path", None)   # llama.cpp's model file; a server's model has none
         return {"started_utc": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "finished_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "command": command, "backend": self.backend, "llm_model": Path(model).name if model else None,

@@ -13,13 +13,10 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from ..errors import InputError
+from ..errors import InputError, LoadError
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SUITES_DIR = ROOT / "evals" / "suites"
-DOC_SUFFIXES = {".txt", ".md", ".markdown"}
 
 CATEGORIES = {"single-fact", "number", "date", "why", "multi-paragraph", "multi-doc", "multi-part",
               "unanswerable", "near-miss", "false-premise", "follow-up", "injection", "paraphrase"}
@@ -27,7 +24,6 @@ UNANSWERABLE_CATEGORIES = {"unanswerable", "near-miss", "false-premise"}
 REQUIRED = {"id", "corpus", "answerable", "category", "doc_ids", "evidence"}   # and "facts", unless "parts" holds them
 OPTIONAL = {"question", "turns", "forbidden", "notes", "facts", "parts"}
 PART_FIELDS = {"ask", "facts", "answerable", "names"}
-FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n", re.DOTALL)
 TRAILING_SPACE = re.compile(r"[ \t]+\n")
 SEED_DOC_ID = "russia-sends-aid-to-cuba-regime"
 
@@ -182,37 +178,27 @@ def matches(pattern: str, text: str) -> bool:
 
 # ---------------------------------------------------------------- documents
 
-def split_front_matter(raw: str) -> tuple[dict, str]:
-    """The YAML front matter (or {}) and the body after it."""
-    raw = raw.replace("\r\n", "\n")
-    match = FRONT_MATTER.match(raw)
-    if not match:
-        return {}, raw
-    try:
-        data = yaml.safe_load(match.group(1))
-    except yaml.YAMLError:
-        return {}, raw
-    return (data if isinstance(data, dict) else {}), raw[match.end():]
-
-
 def load_corpus(folders: tuple[str, ...], problems: list[str], root: Path = ROOT) -> dict[str, str]:
-    """doc_id -> document text (front matter stripped) for every document under the folders."""
+    """doc_id -> document text for every document under the folders, loaded as ingestion loads
+    them (``rag.loading``), so that ids and texts are the ones the store holds."""
+    from ..loading import discover, load_file
+
     docs: dict[str, str] = {}
     for folder in folders:
         base = root / folder
         if not base.is_dir():
             problems.append(f"corpus folder {folder!r} does not exist")
             continue
-        for path in sorted(base.rglob("*")):
-            if not path.is_file() or path.suffix.lower() not in DOC_SUFFIXES:
+        for path in discover([base]).files:
+            try:
+                documents = load_file(path)
+            except LoadError as error:
+                problems.append(str(error))
                 continue
-            if any(part.startswith(".") for part in path.relative_to(base).parts):
-                continue
-            front, body = split_front_matter(path.read_text(encoding="utf-8-sig"))
-            doc_id = str(front.get("id") or path.stem)
-            if doc_id in docs:
-                problems.append(f"{path}: duplicate doc_id {doc_id!r}")
-            docs[doc_id] = body
+            for document in documents:
+                if document.doc_id in docs:
+                    problems.append(f"{path}: duplicate doc_id {document.doc_id!r}")
+                docs[document.doc_id] = document.text
     return docs
 
 

@@ -1,4 +1,5 @@
-"""Generation backends, chosen by name: ``llamacpp`` (local LLM), ``extractive``, ``openai``."""
+"""Generation backends, chosen by name: ``llamacpp`` (local LLM), ``extractive``, ``openai``, and
+``chat`` (any LangChain chat model named by ``RAG_CHAT_MODEL``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from .base import Generator, Passage, number_passages
 
 __all__ = ["Generator", "Passage", "make_generator", "number_passages", "BACKENDS"]
 
-BACKENDS = ("llamacpp", "extractive", "openai")
+BACKENDS = ("llamacpp", "extractive", "openai", "chat")
 
 
 def make_generator(settings: Settings, embeddings: Embeddings) -> Generator:
@@ -24,4 +25,7 @@ def make_generator(settings: Settings, embeddings: Embeddings) -> Generator:
     if settings.generator == "openai":
         from .openai import make_openai_generator
         return make_openai_generator(settings, embeddings)
+    if settings.generator == "chat":
+        from .chat_models import make_chat_model_generator
+        return make_chat_model_generator(settings, embeddings)
     raise ConfigError(f"unknown generator '{settings.generator}'; choose one of {', '.join(BACKENDS)}")

@@ -9,6 +9,7 @@ evaluated state between questions and only the passages and question are read ea
 
 from __future__ import annotations
 
+import threading
 from typing import Iterator, Sequence
 
 from langchain_core.embeddings import Embeddings
@@ -69,9 +70,11 @@ class ChatModelGenerator:
     """Streams an answer from a LangChain chat model, which reads the passages' ``context_sentences``
     sentences most relevant to the question (whole passages without ``embeddings`` or with 0)."""
 
+    lock: threading.Lock | None = None   # a server answers many calls at once
+
     def __init__(self, model: BaseChatModel, name: str, embeddings: Embeddings | None = None,
                  context_sentences: int = 0) -> None:
-        self.model = model
+        self.chat_model = model
         self.name = name
         self.embeddings = embeddings
         self.context_sentences = context_sentences
@@ -88,7 +91,7 @@ class ChatModelGenerator:
         written = ""
         sentence_start = 0
         seen: set[str] = set()
-        for chunk in self.model.stream(self.prompt(question, passages, parts)):
+        for chunk in self.chat_model.stream(self.prompt(question, passages, parts)):
             text = chunk.content if isinstance(chunk.content, str) else "".join(
                 part.get("text", "") for part in chunk.content if isinstance(part, dict))
             if not text:

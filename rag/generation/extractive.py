@@ -17,6 +17,8 @@ class ExtractiveGenerator:
     several parts gets the best sentences for each part, in the order the parts were asked."""
 
     name = "extractive"
+    chat_model = None   # no model: nothing to lend the rewriter or a grader
+    lock = None         # answers any number of questions at once
 
     def __init__(self, embeddings: Embeddings, max_sentences: int = 3, min_similarity: float = 0.35,
                  keep_within: float = 0.12, per_part: int = 2) -> None:

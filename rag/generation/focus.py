@@ -15,7 +15,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from ..chunking import split_sentences
-from ..injection import gives_orders
+from ..injection import order_sentences
 from ..keyword import tokenize
 from ..question_parts import QuestionPart
 from .base import Passage
@@ -53,10 +53,12 @@ def rank_sentences(question: str, passages: Sequence[Passage], embeddings: Embed
     candidates: list[tuple[int, int, str]] = []  # (passage n, position, sentence)
     seen: set[str] = set()
     for passage in passages:
-        for position, span in enumerate(split_sentences(passage.chunk.text)):
+        spans = split_sentences(passage.chunk.text)
+        orders = order_sentences(passage.chunk.text, spans)
+        for position, (span, order) in enumerate(zip(spans, orders)):
             sentence = " ".join(passage.chunk.text[span.start:span.end].split())
             # Headings, credits and overlap repeats are no answers; orders to the assistant are not read.
-            if is_statement(sentence) and sentence not in seen and not gives_orders(sentence):
+            if is_statement(sentence) and sentence not in seen and not order:
                 seen.add(sentence)
                 candidates.append((passage.n, position, sentence))
     if not candidates:

@@ -5,7 +5,7 @@ cannot ask for more than the page allows. Each generation backend gets its own `
 (sharing the store, retriever and verifier), so one user's choice never changes another's.
 
 The chat's events have no concurrency limit of their own (the page sets none): answers from a
-backend that writes one at a time (the local LLM; its generator has a ``lock``) wait on that lock
+backend that writes one at a time (the local LLM; its generator's ``lock`` is not None) wait on that lock
 and nowhere else, so a slow answer never holds up an extractive one. ``Backends.admit`` bounds how
 many may wait, so that waiting answers never take all of Gradio's workers from the rest.
 """
@@ -21,13 +21,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-from ..assistant import MAX_QUESTION_CHARS, Assistant, Done, Sources, Status, Token, clean_question
+from ..assistant import (
+    MAX_QUESTION_CHARS,
+    Assistant,
+    Checked,
+    Done,
+    QuickAnswer,
+    Sources,
+    Status,
+    Token,
+    clean_question,
+)
 from ..collections import Collections
 from ..errors import GenerationError, InputError, RagError
-from ..generation import BACKENDS, make_generator
+from ..generation import BACKENDS
 from ..retrieval import Filters
 from ..rewriting import Turn
 from ..types import Answer
+from ..wiring import assistant_for_backend
 from . import render
 
 log = logging.getLogger(__name__)
@@ -87,11 +98,8 @@ class Backends:
             raise InputError(f"the '{name}' backend is not available here; choose one of {', '.join(self.available())}")
         with self._lock:
             if name not in self._assistants:
-                base = self._base
-                settings = base.settings.model_copy(update={"generator": name})
-                generator = self._shared.get(name).generator if self._shared is not None else \
-                    make_generator(settings, base.retriever.embeddings)
-                self._assistants[name] = base.with_generator(generator, settings)
+                shared = self._shared.get(name).generator if self._shared is not None else None
+                self._assistants[name] = assistant_for_backend(self._base, name, shared)
             return self._assistants[name]
 
     @contextlib.contextmanager
@@ -101,7 +109,7 @@ class Backends:
         A backend that answers one at a time has ``max_waiting`` places; when all are taken the
         answer is refused at once (GenerationError) instead of waiting without end."""
         assistant = self.get(name)
-        if getattr(assistant.generator, "lock", None) is None:
+        if assistant.generator.lock is None:
             yield assistant
             return
         name = assistant.generator.name
@@ -163,8 +171,9 @@ class SearchOptions:
 
 def respond(backends: Backends, message: str, history: Sequence[dict[str, Any]], options: SearchOptions,
             on_answer: Callable[[Answer], None] | None = None) -> Iterator[str]:
-    """Stream one answer as HTML: status, passages found, the draft, then the verified answer
-    (given to ``on_answer`` first, e.g. to save it).
+    """Stream one answer as HTML: status, passages found, the instant quotes (while a slow backend
+    writes), the model's sentences as each is checked, then the verified answer (given to
+    ``on_answer`` first, e.g. to save it).
 
     Every failure ends as a friendly message in the chat, never as a traceback."""
     try:
@@ -173,16 +182,24 @@ def respond(backends: Backends, message: str, history: Sequence[dict[str, Any]],
             yield render.render_status("loading")
         with backends.admit(name) as assistant:
             found = ""
-            draft = ""
+            checked = ""          # the model's sentences so far that their sources support
             for event in assistant.stream(message, history_turns(history), options.filters, options.k or None):
                 if isinstance(event, Status):
-                    yield render.render_status(event.stage, found + (render.render_draft("", draft) if draft else ""))
+                    yield render.render_status(event.stage, found + (render.render_checked("", checked)
+                                                                     if checked else ""))
                 elif isinstance(event, Sources):
                     found = render.render_hits(event.hits)
                     yield render.render_status("writing", found)
+                elif isinstance(event, QuickAnswer):
+                    # Shown at once, above the sources, while the model writes; its answer replaces it.
+                    documents = {c.doc_id: _document_text(assistant, c.doc_id) for c in event.answer.citations}
+                    found = render.render_quick(event.answer, documents) + found
+                    yield render.render_status("writing", found)
+                elif isinstance(event, Checked):
+                    checked = event.text
+                    yield render.render_status("writing", render.render_checked(found, checked))
                 elif isinstance(event, Token):
-                    draft += event.text
-                    yield render.render_status("writing", render.render_draft(found, draft))
+                    continue      # unchecked words are never shown; ``Checked`` follows each sentence
                 elif isinstance(event, Done):
                     if on_answer is not None:
                         _saved(on_answer, event.answer)

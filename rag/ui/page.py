@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 import gradio as gr
 from gradio.components.chatbot import ChatbotDataMessages, TextMessage
 from starlette.middleware import Middleware
+from starlette.routing import BaseRoute
 
 from ..assistant import Assistant
 from ..collections import Collections
@@ -33,7 +34,8 @@ CSS = (ASSETS / "style.css").read_text(encoding="utf-8")
 JS_HEAD = f"<script>\n{(ASSETS / 'chat.js').read_text(encoding='utf-8')}\n</script>"
 BACKEND_HELP = {"extractive": "extractive: quotes the best sentences, instantly",
                 "llamacpp": "llamacpp: writes with the local LLM (about 10 s)",
-                "openai": "openai: writes with the configured OpenAI-compatible server"}
+                "openai": "openai: writes with the configured OpenAI-compatible server",
+                "chat": "chat: writes with the LangChain chat model of RAG_CHAT_MODEL"}
 
 
 def make_theme() -> gr.themes.Base:
@@ -45,13 +47,18 @@ def make_theme() -> gr.themes.Base:
         font_mono=[gr.themes.LocalFont("IBM Plex Mono"), "ui-monospace", "SFMono-Regular", "Menlo", "monospace"])
 
 
-def launch_options(settings: Settings) -> dict[str, Any]:
+def launch_options(settings: Settings, logins: LoginLimiter | None = None, routes: Sequence[BaseRoute] = (),
+                   lifespan: Callable[[Any], Any] | None = None) -> dict[str, Any]:
     """Keyword arguments for ``Blocks.launch`` that make the page look and behave as designed,
-    with the access rules of ``guard`` (Host allow-list, login rate limit) in front of it."""
-    guard = Middleware(AccessGuard, hosts=allowed_hosts(settings), logins=LoginLimiter())
+    with the access rules of ``guard`` (Host allow-list, login rate limit) in front of it, and
+    more ``routes`` (the APIs of ``rag.api``, with their ``lifespan``) served before the page's."""
+    guard = Middleware(AccessGuard, hosts=allowed_hosts(settings), logins=logins or LoginLimiter())
+    app_kwargs: dict[str, Any] = {"middleware": [guard], "routes": list(routes)}
+    if lifespan is not None:
+        app_kwargs["lifespan"] = lifespan
     return {"theme": make_theme(), "css": CSS, "head": JS_HEAD,
             "max_file_size": settings.max_upload_mb * 1024 * 1024, "footer_links": ["api", "settings"],
-            "app_kwargs": {"middleware": [guard]}}
+            "app_kwargs": app_kwargs}
 
 
 def show_user_messages_as_text(chatbot: gr.Chatbot) -> gr.Chatbot:
@@ -93,9 +100,10 @@ def render_upload_results(results: list[UploadResult]) -> str:
     return f'<ul class="rag-upload-results">{items}</ul>'
 
 
-def build_app(assistant: Assistant) -> gr.Blocks:
-    """The chat page: a Chat tab with search settings, and a Documents tab."""
-    backends = Backends(assistant)
+def build_app(assistant: Assistant, backends: Backends | None = None) -> gr.Blocks:
+    """The chat page: a Chat tab with search settings, and a Documents tab (``backends``: the
+    assistants per backend, when the process shares them with its APIs)."""
+    backends = backends or Backends(assistant)
     corpora = CorpusBackends(Collections(assistant), backends)
     corpus = Corpus(assistant)
     settings = assistant.settings

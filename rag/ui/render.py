@@ -84,6 +84,20 @@ def render_draft(found: str, draft: str) -> str:
     return f'{found}<div class="rag-draft">{text(draft)}<span class="rag-caret" aria-hidden="true"></span></div>'
 
 
+def render_quick(answer: Answer, documents: dict[str, str | None]) -> str:
+    """The instant answer (the passages' own sentences, verified and cited), marked as such: the
+    model's answer will replace it."""
+    return ('<div class="rag-quick"><p class="rag-quick-head">Quick answer: the documents\' own sentences closest '
+            "to your question, each checked against its source. The model's answer follows.</p>"
+            f"{render_answer(answer, documents)}</div>")
+
+
+def render_checked(found: str, checked: str) -> str:
+    """The model's sentences so far that their sources support (nothing unchecked is shown)."""
+    return (f'{found}<div class="rag-draft"><p class="rag-quick-head">The model\'s answer so far, each sentence '
+            f'checked against its source:</p>{text(checked)}<span class="rag-caret" aria-hidden="true"></span></div>')
+
+
 def render_citation(citation: Citation, document_text: str | None, answer_id: int, note: str = "") -> str:
     """One source: the quote highlighted in its document's context, and the link to the original
     (and ``note``, e.g. that a saved answer's document has changed since)."""
