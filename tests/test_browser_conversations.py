@@ -76,8 +76,8 @@ def test_a_thumbs_down_with_its_reason_is_stored_for_the_feedback_suite(watched:
 
 def test_the_corpus_choice_lists_its_documents_and_answers_from_it(watched: Watched, seed_settings: Any,
                                                                     tmp_path: Path, embeddings: Any) -> None:
-    from rag.assistant import open_store
     from rag.ingestion import Ingestor
+    from rag.wiring import open_store
 
     folder = tmp_path / "notes"
     folder.mkdir()

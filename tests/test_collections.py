@@ -7,13 +7,14 @@ from pathlib import Path
 import pytest
 from gradio_client import Client
 
-from rag.assistant import Assistant, open_store
+from rag.assistant import Assistant
 from rag.cli import main
 from rag.collections import Collections
 from rag.config import Settings
 from rag.errors import InputError
 from rag.ingestion import Ingestor
 from rag.ui import build_app
+from rag.wiring import open_store
 
 from .servers import free_port
 

@@ -109,8 +109,8 @@ The harvest was led by botanist Mara Quell in the north dome.
 ])
 def test_the_document_is_the_one_the_request_names(seed_settings, embeddings, tmp_path,  # type: ignore[no-untyped-def]
                                                    question: str, history: list, document: str) -> None:
-    from rag.assistant import open_store
     from rag.ingestion import Ingestor
+    from rag.wiring import open_store
 
     folder = tmp_path / "notes"
     folder.mkdir()
