@@ -24,6 +24,7 @@ from .question_parts import QuestionPart, question_parts
 from .retrieval import Filters, Retriever
 from .rewriting import ConcatenatingRewriter, Rewriter, Turn
 from .store import ChunkStore
+from .summary import Summariser, summary_request
 from .types import Answer, AnswerPart, Hit
 from .verification import VerifiedAnswer, Verifier
 
@@ -148,6 +149,12 @@ class Assistant:
         """Yield status, sources as soon as retrieval ends, answer tokens, then the verified answer."""
         started = time.perf_counter()
         question = clean_question(question)
+        if (request := summary_request(question)) is not None:  # about a whole document (rag.summary)
+            yield Status("summarising")
+            summary = Summariser(self.store, self.retriever, self.verifier).answer(question, request, filters, history)
+            yield Sources(summary.hits, question)
+            yield Done(summary)
+            return
         timings: dict[str, float] = {}
         trace: dict[str, object] = {}
         yield Status("searching")

@@ -106,6 +106,42 @@ def build_parser(prog: str = "python -m rag") -> argparse.ArgumentParser:
     p.epilog = "--backend sets the generator of default and baseline (default here: llamacpp, the local LLM)."
     _settings_flags(p)
 
+    p = commands.add_parser("conversations", help="list or export the chat's saved conversations",
+                            description="The chat's conversations, saved in the data folder "
+                                        "(conversations.sqlite3): list them, or export one as Markdown (each "
+                                        "quote with its source link and character offsets) or JSON.")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    q = actions.add_parser("list", help="id, owner, turns and title of each conversation, newest first")
+    q.add_argument("--user", help="only this login's conversations ('' for the chat without a login)")
+    q.add_argument("--json", action="store_true")
+    _settings_flags(q)
+    q = actions.add_parser("export", help="one conversation as Markdown or JSON")
+    q.add_argument("conversation_id", metavar="ID")
+    q.add_argument("--format", choices=["md", "json"], default="md")
+    q.add_argument("--out", type=Path, metavar="FILE", help="write to FILE instead of standard output")
+    _settings_flags(q)
+
+    p = commands.add_parser("feedback", help="list the chat's ratings, or export them as the feedback eval suite",
+                            description="Thumbs up/down given in the chat (feedback.sqlite3 in the data folder). "
+                                        "`export` writes them as cases of the evaluation suite format "
+                                        "(evals/SCHEMA.md), by default to evals/suites/feedback.jsonl, so that "
+                                        "`rag eval --suite feedback` replays them.")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    q = actions.add_parser("list", help="every rating: id, thumbs, reason, question")
+    _settings_flags(q)
+    q = actions.add_parser("export", help="the ratings as the feedback suite")
+    q.add_argument("--out", type=Path, metavar="FILE", help="default: evals/suites/feedback.jsonl")
+    q.add_argument("--corpus", action="append", metavar="FOLDER", help="the folders the cases' store is built "
+                   "from (repeatable; default: the corpus folder, RAG_CORPUS_DIR)")
+    _settings_flags(q)
+
+    p = commands.add_parser("collections", help="list the corpora (collections) of the store side by side",
+                            description="Each corpus is a collection of the store: add documents to one with "
+                                        "`rag ingest --collection NAME PATH`, ask it with `rag ask --collection "
+                                        "NAME`; the chat offers every corpus in its settings panel.")
+    p.add_argument("--json", action="store_true")
+    _settings_flags(p)
+
     p = commands.add_parser("chat", help="serve the chat in the browser (what `python app.py` does)",
                             description="Serve the chat on http://127.0.0.1:7860; on first run the store is built "
                                         "from the corpus folder.")
@@ -307,7 +343,82 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-COMMANDS = {"ingest": cmd_ingest, "model": cmd_model, "copy": cmd_copy, "sync": cmd_sync, "list": cmd_list,
+def cmd_conversations(args: argparse.Namespace, settings: Settings) -> int:
+    from .conversations import ConversationStore, to_markdown
+    store = ConversationStore.in_data_dir(settings.data_dir)
+    if args.action == "list":
+        conversations = store.list_conversations(args.user)
+        for c in conversations:
+            turns = len(store.get(c.id, None).turns)
+            if args.json:
+                print(json.dumps({"id": c.id, "owner": c.owner, "title": c.title, "turns": turns,
+                                  "updated": c.updated}, ensure_ascii=False))
+            else:
+                print(f"{c.id}\t{c.owner or '-'}\t{turns} turn(s)\t{c.title}")
+        print(f"{len(conversations)} conversation(s)", file=sys.stderr)
+        return 0
+    conversation = store.get(args.conversation_id, None)
+    text = (json.dumps(conversation.to_json(), ensure_ascii=False, indent=2) + "\n" if args.format == "json"
+            else to_markdown(conversation, _current_versions(settings)))
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
+    from .evaluation.suites import SUITES_DIR, load_suite
+    from .feedback import FeedbackStore, corpus_folder, to_cases, write_suite
+    ratings = FeedbackStore.in_data_dir(settings.data_dir).all()
+    if args.action == "list":
+        for r in ratings:
+            print(f"{r.id}\t{r.rating}\t{r.reason or '-'}\t{r.question}")
+        print(f"{len(ratings)} rating(s)", file=sys.stderr)
+        return 0
+    folders = [corpus_folder(Path(f)) for f in (args.corpus or [settings.corpus_dir])]
+    cases, skipped = to_cases(ratings, folders)
+    for s in skipped:
+        print(f"skipped feedback {s.feedback_id}: {s.why}", file=sys.stderr)
+    out = args.out or SUITES_DIR / "feedback.jsonl"
+    draft = out.with_name(out.stem + ".draft.jsonl")
+    write_suite(cases, draft)
+    try:
+        load_suite(str(draft))  # the suite must be one `rag eval` can run
+    except RagError:
+        draft.unlink()
+        raise
+    draft.replace(out)
+    print(f"wrote {len(cases)} case(s) to {out}; replay them with: rag eval --suite "
+          f"{'feedback' if out == SUITES_DIR / 'feedback.jsonl' else out}", file=sys.stderr)
+    return 0
+
+
+def cmd_collections(args: argparse.Namespace, settings: Settings) -> int:
+    from .store import ChunkStore, open_client
+    client = open_client(settings)
+    names = ChunkStore(client, settings.collection, None).corpora()  # type: ignore[arg-type]
+    for name in names:
+        count = len(ChunkStore(client, name, None).list_documents())  # type: ignore[arg-type]
+        marker = " (configured)" if name == settings.collection else ""
+        if args.json:
+            print(json.dumps({"collection": name, "documents": count, "configured": bool(marker)}))
+        else:
+            print(f"{name}\t{count} document(s){marker}")
+    return 0
+
+
+def _current_versions(settings: Settings) -> dict[str, str] | None:
+    """doc_id -> version of the corpus's documents, or None when there is no store to ask."""
+    from .store import ChunkStore, open_client
+    if not settings.chroma_url and not settings.store_dir.is_dir():
+        return None
+    # Reading versions needs no embedding model.
+    return ChunkStore(open_client(settings), settings.collection, None).visible_versions()  # type: ignore[arg-type]
+
+
+COMMANDS = {"ingest": cmd_ingest, "conversations": cmd_conversations, "feedback": cmd_feedback,
+            "collections": cmd_collections, "model": cmd_model, "copy": cmd_copy, "sync": cmd_sync, "list": cmd_list,
             "remove": cmd_remove, "search": cmd_search, "ask": cmd_ask, "eval": cmd_eval, "chat": cmd_chat}
 
 

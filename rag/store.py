@@ -359,6 +359,11 @@ class ChunkStore:
                 self._checked_at = now
             return self._generation, self._versions
 
+    def corpora(self) -> list[str]:
+        """Names of every corpus (a chunk collection with its documents collection) beside this one."""
+        names = {c if isinstance(c, str) else c.name for c in self._call(self._client.list_collections)}
+        return sorted(n for n in names if f"{n}-documents" in names and not n.startswith("__"))
+
     def _reconnect(self) -> None:
         if self._reopen is None:
             return

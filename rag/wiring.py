@@ -57,13 +57,13 @@ def build_assistant(settings: Settings, generator: Generator | None = None) -> A
                      *make_fallback(settings, generator, embeddings), quick=make_quick(settings, generator, embeddings))
 
 
-def assistant_for_backend(base: Assistant, name: str) -> Assistant:
-    """``base``'s corpus, retriever, verifier and rewriter answering with backend ``name``
-    (with that backend's own fallback and grader)."""
+def assistant_for_backend(base: Assistant, name: str, generator: Generator | None = None) -> Assistant:
+    """``base``'s corpus, retriever, verifier and rewriter answering with backend ``name`` (with
+    that backend's own fallback and grader); ``generator``: one already loaded (another corpus's)."""
     from .assistant import Assistant
 
     settings = base.settings.model_copy(update={"generator": name})
-    generator = make_generator(settings, base.retriever.embeddings)
+    generator = generator or make_generator(settings, base.retriever.embeddings)
     return Assistant(settings, base.store, base.retriever, generator, base.verifier, base.rewriter,
                      *make_fallback(settings, generator, base.retriever.embeddings),
                      quick=make_quick(settings, generator, base.retriever.embeddings))

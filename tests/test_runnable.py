@@ -166,7 +166,7 @@ def test_chat_model_setting_selects_the_chat_backend(tmp_path, monkeypatch: pyte
     assert settings.generator == "chat"
     generator = make_generator(settings, None)  # type: ignore[arg-type]
     assert generator.name == "chat" and type(generator.chat_model).__name__ == "ChatOpenAI"
-    assert generator.model.model_name == "gpt-4.1-mini"
+    assert generator.chat_model.model_name == "gpt-4.1-mini"
     assert load_settings(data_dir=tmp_path, generator="extractive").generator == "extractive"
 
 

@@ -19,7 +19,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from ..assistant import (
     MAX_QUESTION_CHARS,
@@ -32,10 +32,12 @@ from ..assistant import (
     Token,
     clean_question,
 )
+from ..collections import Collections
 from ..errors import GenerationError, InputError, RagError
 from ..generation import BACKENDS
 from ..retrieval import Filters
 from ..rewriting import Turn
+from ..types import Answer
 from ..wiring import assistant_for_backend
 from . import render
 
@@ -56,8 +58,12 @@ _MAX_MESSAGE_CHARS = 100_000  # of a rendered message, before its answer text is
 class Backends:
     """One ``Assistant`` per generation backend, built on first use and kept for the process."""
 
-    def __init__(self, assistant: Assistant, max_waiting: int = MAX_WAITING) -> None:
+    def __init__(self, assistant: Assistant, max_waiting: int = MAX_WAITING, shared: "Backends | None" = None
+                 ) -> None:
         self.default = assistant.generator.name
+        # Another corpus's backends answer with the generators of ``shared``: one model in memory.
+        self._shared = shared
+        self.collection = assistant.settings.collection
         self._assistants = {self.default: assistant}
         self._base = assistant
         self._lock = threading.Lock()
@@ -92,7 +98,8 @@ class Backends:
             raise InputError(f"the '{name}' backend is not available here; choose one of {', '.join(self.available())}")
         with self._lock:
             if name not in self._assistants:
-                self._assistants[name] = assistant_for_backend(self._base, name)
+                shared = self._shared.get(name).generator if self._shared is not None else None
+                self._assistants[name] = assistant_for_backend(self._base, name, shared)
             return self._assistants[name]
 
     @contextlib.contextmanager
@@ -115,6 +122,24 @@ class Backends:
             yield assistant
         finally:
             places.release()
+
+
+class CorpusBackends:
+    """The ``Backends`` of each corpus of the store (``rag.collections``), built on first use."""
+
+    def __init__(self, collections: Collections, default: Backends) -> None:
+        self.collections = collections
+        self._backends = {collections.default: default}
+        self._lock = threading.Lock()
+
+    def backends(self, name: str | None) -> Backends:
+        """The backends answering from corpus ``name`` (the configured one when empty)."""
+        name = name or self.collections.default
+        with self._lock:
+            if name not in self._backends:
+                default = self._backends[self.collections.default]
+                self._backends[name] = Backends(self.collections.get(name), default.max_waiting, shared=default)
+            return self._backends[name]
 
 
 @dataclass(frozen=True)
@@ -144,10 +169,11 @@ class SearchOptions:
                    filters=Filters(doc_ids=doc_ids, date_from=start, date_to=end))
 
 
-def respond(backends: Backends, message: str, history: Sequence[dict[str, Any]], options: SearchOptions
-            ) -> Iterator[str]:
+def respond(backends: Backends, message: str, history: Sequence[dict[str, Any]], options: SearchOptions,
+            on_answer: Callable[[Answer], None] | None = None) -> Iterator[str]:
     """Stream one answer as HTML: status, passages found, the instant quotes (while a slow backend
-    writes), the model's sentences as each is checked, then the verified answer.
+    writes), the model's sentences as each is checked, then the verified answer (given to
+    ``on_answer`` first, e.g. to save it).
 
     Every failure ends as a friendly message in the chat, never as a traceback."""
     try:
@@ -175,6 +201,8 @@ def respond(backends: Backends, message: str, history: Sequence[dict[str, Any]],
                 elif isinstance(event, Token):
                     continue      # unchecked words are never shown; ``Checked`` follows each sentence
                 elif isinstance(event, Done):
+                    if on_answer is not None:
+                        _saved(on_answer, event.answer)
                     documents = {c.doc_id: _document_text(assistant, c.doc_id) for c in event.answer.citations}
                     yield render.render_answer(event.answer, documents, meta=_meta(event.answer, assistant))
     except InputError as error:
@@ -187,6 +215,14 @@ def respond(backends: Backends, message: str, history: Sequence[dict[str, Any]],
         log.exception("unexpected error while answering")
         yield render.render_error("Sorry, something went wrong on our side while answering.",
                                   "Please try again. The details are in the server log.")
+
+
+def _saved(on_answer: Callable[[Answer], None], answer: Answer) -> None:
+    """Give the answer to ``on_answer``; a failure to save is logged, and the answer still shown."""
+    try:
+        on_answer(answer)
+    except Exception:
+        log.exception("could not save the answer to its conversation")
 
 
 def history_turns(history: Sequence[dict[str, Any]]) -> list[Turn]:

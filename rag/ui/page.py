@@ -12,12 +12,17 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from ..assistant import Assistant
+from ..collections import Collections
 from ..config import Settings
+from ..conversations import ConversationStore
 from ..errors import RagError
+from ..feedback import REASONS, FeedbackStore
 from ..loading import supported_suffixes
-from .chat import MAX_K, MIN_K, Backends, SearchOptions, respond
+from .chat import MAX_K, MIN_K, Backends, CorpusBackends, SearchOptions, respond
 from .corpus import Corpus, UploadResult
 from .guard import AccessGuard, LoginLimiter, allowed_hosts
+from .history import ChatHistory, owner_of
+from .ratings import Ratings
 from .render import render_error
 
 ASSETS = Path(__file__).parent / "assets"
@@ -99,8 +104,11 @@ def build_app(assistant: Assistant, backends: Backends | None = None) -> gr.Bloc
     """The chat page: a Chat tab with search settings, and a Documents tab (``backends``: the
     assistants per backend, when the process shares them with its APIs)."""
     backends = backends or Backends(assistant)
+    corpora = CorpusBackends(Collections(assistant), backends)
     corpus = Corpus(assistant)
     settings = assistant.settings
+    saved = ChatHistory(assistant, ConversationStore.in_data_dir(settings.data_dir))
+    ratings = Ratings(FeedbackStore.in_data_dir(settings.data_dir), saved)
     backend_names = backends.available()
 
     with gr.Blocks(title=f"{TITLE}: answers from your documents", analytics_enabled=False) as app:
@@ -113,7 +121,23 @@ def build_app(assistant: Assistant, backends: Backends | None = None) -> gr.Bloc
                     # column after the chat (to its right, or under it on a phone).
                     with gr.Column(scale=1, min_width=240, elem_classes=["rag-side"]):
                         new_chat = gr.Button("New conversation", icon=None, size="md", elem_id="rag-new-chat")
+                        with gr.Accordion("Conversations", open=True, elem_id="rag-conversations"):
+                            conversation = gr.Radio([], value=None, label="Saved conversations", show_label=False,
+                                                    elem_id="rag-saved")
+                            with gr.Row():
+                                new_title = gr.Textbox(placeholder="New title", show_label=False, max_lines=1,
+                                                       scale=3, min_width=120, elem_id="rag-title")
+                                rename = gr.Button("Rename", size="sm", scale=1, min_width=70, elem_id="rag-rename")
+                            with gr.Row():
+                                download = gr.DownloadButton("Download .md", value=None, size="sm",
+                                                             elem_id="rag-download")
+                                delete = gr.Button("Delete", variant="stop", size="sm", elem_id="rag-delete")
+                            history_status = gr.HTML(elem_id="rag-history-status")
                         with gr.Accordion("Search settings", open=True, elem_id="rag-settings"):
+                            # Shown when the store holds more than one corpus (collection).
+                            corpus_choice = gr.Dropdown([], value=None, label="Corpus", visible=False, allow_custom_value=True,
+                                                        elem_id="rag-corpus",
+                                                        info="The collection of documents the answers come from.")
                             top_k = gr.Slider(MIN_K, MAX_K, value=max(MIN_K, min(MAX_K, settings.top_k)), step=1,
                                               label="Passages to read (top-k)",
                                               info="More passages: broader answers, a little slower.")
@@ -135,24 +159,33 @@ def build_app(assistant: Assistant, backends: Backends | None = None) -> gr.Bloc
                         chatbot = gr.Chatbot(
                             height="62vh", min_height=380, sanitize_html=True, render_markdown=False,
                             allow_tags=False, group_consecutive_messages=False, show_label=False,
-                            buttons=[], feedback_options=None, elem_id="rag-chatbot",
+                            buttons=[], feedback_options=("Like", "Dislike"), elem_id="rag-chatbot",
                             placeholder=f"<strong>Ask about your documents.</strong><br>{html.escape(TAGLINE)}")
                         show_user_messages_as_text(chatbot)
 
                         def chat(message: str, history: list[dict[str, Any]], top_k: float = settings.top_k,
                                  backend: str | None = None, documents: list[str] | None = None,
-                                 date_from: str | None = None, date_to: str | None = None) -> Iterator[str]:
+                                 date_from: str | None = None, date_to: str | None = None,
+                                 collection: str | None = None,
+                                 request: gr.Request = None) -> Iterator[str]:  # type: ignore[assignment]
                             """Answer a question with citations, streamed as HTML; settings are optional."""
                             try:
                                 options = SearchOptions.parse(top_k, backend, documents, date_from, date_to)
+                                answering = corpora.backends(collection)
                             except RagError as error:
                                 yield render_error(str(error))
                                 return
-                            yield from respond(backends, message, history, options)
+                            used = {"collection": answering.collection, "top_k": options.k or settings.top_k,
+                                    "backend": options.backend or backends.default,
+                                    "doc_ids": list(options.filters.doc_ids), "date_from": options.filters.date_from,
+                                    "date_to": options.filters.date_to}
+                            yield from respond(answering, message, history, options,
+                                               on_answer=lambda answer: saved.record(answer, request, bool(history),
+                                                                                     used))
 
                         interface = gr.ChatInterface(
                             fn=chat, chatbot=chatbot, examples=[[q] for q in EXAMPLES],
-                            additional_inputs=[top_k, backend, documents, date_from, date_to],
+                            additional_inputs=[top_k, backend, documents, date_from, date_to, corpus_choice],
                             textbox=gr.Textbox(placeholder="Ask a question about the documents…",
                                                show_label=False, autofocus=True, max_lines=6, elem_id="rag-question",
                                                submit_btn=True, stop_btn=True),
@@ -160,8 +193,99 @@ def build_app(assistant: Assistant, backends: Backends | None = None) -> gr.Bloc
                             # No limit per event: a backend that answers one at a time queues its
                             # answers itself (Backends.admit), so they never hold up other answers.
                             concurrency_limit=None)
-                new_chat.click(lambda: ([], []), None, [interface.chatbot, interface.chatbot_state],
-                               api_visibility="private", queue=False)
+                        rated_id = gr.State(None)
+                        with gr.Group(visible=False, elem_id="rag-feedback") as feedback_panel:
+                            reason = gr.Radio([(label, key) for key, label in REASONS.items()], value=None,
+                                              label="What was wrong with this answer?", elem_id="rag-reason")
+                            expected = gr.Textbox(label="The answer you expected (optional)", max_lines=4,
+                                                  elem_id="rag-expected")
+                            send_feedback = gr.Button("Send", size="sm", elem_id="rag-send-feedback")
+                        feedback_status = gr.HTML(elem_id="rag-feedback-status")
+                def start_new(request: gr.Request) -> tuple[Any, ...]:
+                    saved.new(request)
+                    return [], [], gr.update(value=None), gr.update(value=None), ""
+
+                new_chat.click(start_new, None, [interface.chatbot, interface.chatbot_state, conversation, download,
+                                                 history_status], api_visibility="private", queue=False)
+
+                def listed(request: gr.Request) -> tuple[Any, Any]:
+                    current = saved.current(request)
+                    choices = saved.choices(request)
+                    file = saved.markdown_file(current, request) if current in {i for _, i in choices} else None
+                    return gr.update(choices=choices, value=current), gr.update(value=file)
+
+                def reopen(conversation_id: str | None, request: gr.Request) -> tuple[Any, ...]:
+                    if not conversation_id:
+                        return gr.update(), gr.update(), gr.update(), ""
+                    try:
+                        messages = saved.open(conversation_id, request)
+                        file = saved.markdown_file(conversation_id, request)
+                    except RagError as error:
+                        return gr.update(), gr.update(), gr.update(value=None), render_error(str(error))
+                    return messages, messages, gr.update(value=file), ""
+
+                def renamed(conversation_id: str | None, title: str, request: gr.Request) -> tuple[Any, ...]:
+                    try:
+                        if not conversation_id:
+                            raise RagError("choose a conversation to rename first")
+                        saved.rename(conversation_id, title, request)
+                    except RagError as error:
+                        return (*listed(request), gr.update(), render_error(str(error)))
+                    return (*listed(request), "", "")
+
+                def deleted(conversation_id: str | None, request: gr.Request) -> tuple[Any, ...]:
+                    try:
+                        if not conversation_id:
+                            raise RagError("choose a conversation to delete first")
+                        was_open = saved.current(request) == conversation_id
+                        saved.delete(conversation_id, request)
+                    except RagError as error:
+                        return (*listed(request), gr.update(), gr.update(), render_error(str(error)))
+                    cleared = [] if was_open else gr.update()
+                    return (*listed(request), cleared, cleared, "")
+
+                def rate(data: gr.LikeData, messages: list[dict[str, Any]], request: gr.Request) -> tuple[Any, ...]:
+                    try:
+                        feedback_id = ratings.rate(data.index, data.liked, messages, request)
+                    except RagError as error:
+                        return None, gr.update(visible=False), render_error(str(error))
+                    if feedback_id is None:
+                        return None, gr.update(visible=False), ""
+                    if data.liked:
+                        return None, gr.update(visible=False), '<p class="rag-hint">Thanks: noted as a good answer.</p>'
+                    return (feedback_id, gr.update(visible=True),
+                            '<p class="rag-hint">Noted. Say what was wrong, so that it becomes a test case.</p>')
+
+                def explain(feedback_id: int | None, why: str | None, answer: str, request: gr.Request
+                            ) -> tuple[Any, ...]:
+                    try:
+                        if feedback_id is None:
+                            raise RagError("rate an answer with the thumbs down first")
+                        if not why:
+                            raise RagError("choose what was wrong with the answer")
+                        ratings.explain(feedback_id, why, answer or "", request)
+                    except RagError as error:
+                        return feedback_id, gr.update(), gr.update(), gr.update(), render_error(str(error))
+                    return (None, gr.update(visible=False), gr.update(value=None), gr.update(value=""),
+                            '<p class="rag-hint">Thanks: it will be a test case of the feedback suite.</p>')
+
+                chatbot.like(rate, [chatbot], [rated_id, feedback_panel, feedback_status], api_visibility="private")
+                send_feedback.click(explain, [rated_id, reason, expected],
+                                    [rated_id, feedback_panel, reason, expected, feedback_status],
+                                    api_visibility="private")
+
+                # After each answer (it is saved as it is given) the list shows the conversation. The
+                # chat's own events end in no event of ours; its messages change, the last run counts.
+                interface.chatbot.change(listed, None, [conversation, download], api_visibility="private",
+                                         trigger_mode="always_last", show_progress="hidden")
+                conversation.input(reopen, [conversation], [interface.chatbot, interface.chatbot_state, download,
+                                                            history_status], api_visibility="private")
+                rename.click(renamed, [conversation, new_title], [conversation, download, new_title, history_status],
+                             api_visibility="private")
+                delete.click(deleted, [conversation], [conversation, download, interface.chatbot,
+                                                       interface.chatbot_state, history_status],
+                             api_visibility="private")
+                app.load(listed, None, [conversation, download], api_visibility="private")
 
             with gr.Tab("Documents", id="documents") as documents_tab:
                 gr.Markdown(
@@ -182,20 +306,29 @@ def build_app(assistant: Assistant, backends: Backends | None = None) -> gr.Bloc
                     remove = gr.Button("Remove", variant="stop", scale=0, min_width=120, elem_id="rag-remove")
                 remove_status = gr.HTML(elem_id="rag-remove-status")
 
-        def refreshed(selected: list[str] | None = None) -> tuple[Any, Any, Any]:
+        def refreshed(selected: list[str] | None = None, collection: str | None = None) -> tuple[Any, Any, Any]:
             choices = corpus.choices()
-            known = {doc_id for _, doc_id in choices}
+            try:  # the chat's document filter lists the documents of the corpus it answers from
+                filter_choices = Corpus(corpora.backends(collection).get(None)).choices() if collection else choices
+            except RagError:
+                filter_choices = choices
+            known = {doc_id for _, doc_id in filter_choices}
             return (gr.update(value=corpus.rows()),
-                    gr.update(choices=choices, value=[d for d in (selected or []) if d in known]),
+                    gr.update(choices=filter_choices, value=[d for d in (selected or []) if d in known]),
                     gr.update(choices=choices, value=None))
 
-        def add_uploads(files: list[str] | None, selected: list[str] | None,
+        def corpora_listed() -> Any:
+            names = corpora.collections.names()
+            return gr.update(choices=names, value=names[0], visible=len(names) > 1)
+
+        def add_uploads(files: list[str] | None, selected: list[str] | None, collection: str | None,
                         progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
             uploads = [(Path(f), Path(f).name) for f in (files or [])]
             results = corpus.add_files(uploads, lambda fraction, what: progress(fraction, desc=what))
-            return (render_upload_results(results), *refreshed(selected), None)
+            return (render_upload_results(results), *refreshed(selected, collection), None)
 
-        def remove_document(doc_id: str | None, selected: list[str] | None) -> tuple[Any, ...]:
+        def remove_document(doc_id: str | None, selected: list[str] | None, collection: str | None
+                            ) -> tuple[Any, ...]:
             if not doc_id:
                 message = '<p class="rag-hint">Choose a document to remove first.</p>'
             else:
@@ -203,14 +336,18 @@ def build_app(assistant: Assistant, backends: Backends | None = None) -> gr.Bloc
                     message = f"<p>{html.escape(corpus.remove(doc_id))}</p>"
                 except RagError as error:
                     message = f'<p class="rag-error">{html.escape(str(error))}</p>'
-            return (message, *refreshed(selected))
+            return (message, *refreshed(selected, collection))
 
-        upload.upload(add_uploads, [upload, documents], [upload_status, table, documents, to_remove, upload],
+        upload.upload(add_uploads, [upload, documents, corpus_choice],
+                      [upload_status, table, documents, to_remove, upload],
                       api_visibility="private", concurrency_limit=1)
-        remove.click(remove_document, [to_remove, documents], [remove_status, table, documents, to_remove],
+        remove.click(remove_document, [to_remove, documents, corpus_choice], [remove_status, table, documents, to_remove],
                      api_visibility="private", concurrency_limit=1)
-        documents_tab.select(refreshed, [documents], [table, documents, to_remove], api_visibility="private")
-        app.load(refreshed, [documents], [table, documents, to_remove], api_visibility="private")
+        documents_tab.select(refreshed, [documents, corpus_choice], [table, documents, to_remove],
+                             api_visibility="private")
+        app.load(refreshed, [documents, corpus_choice], [table, documents, to_remove], api_visibility="private")
+        app.load(corpora_listed, None, [corpus_choice], api_visibility="private")
+        corpus_choice.input(lambda name: refreshed([], name)[1], [corpus_choice], [documents], api_visibility="private")
 
         def ask(question: str) -> dict:
             """Answer one question; returns the same JSON object as ``python -m rag ask --json``."""
@@ -221,4 +358,11 @@ def build_app(assistant: Assistant, backends: Backends | None = None) -> gr.Bloc
                 raise gr.Error(str(error)) from error
 
         gr.api(ask, api_name="ask", concurrency_limit=None)
+
+        def conversations(request: gr.Request) -> list[dict]:
+            """The caller's saved conversations, newest first: id, title and turns (questions and answers)."""
+            owner = owner_of(request)
+            return [saved.store.get(c.id, owner).to_json() for c in saved.store.list_conversations(owner)]
+
+        gr.api(conversations, api_name="conversations", concurrency_limit=None)
     return app

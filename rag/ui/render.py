@@ -12,7 +12,7 @@ import html
 import itertools
 import re
 from pathlib import PurePosixPath
-from typing import Sequence
+from typing import Mapping, Sequence
 from urllib.parse import unquote, urlparse
 
 from ..coverage import without_uncovered_line
@@ -29,6 +29,7 @@ STAGES = {
     "writing": "Writing the answer…",
     "verifying": "Checking every sentence against its source…",
     "loading": "Loading the answering model…",
+    "summarising": "Reading the whole document…",
 }
 
 
@@ -97,8 +98,9 @@ def render_checked(found: str, checked: str) -> str:
             f'checked against its source:</p>{text(checked)}<span class="rag-caret" aria-hidden="true"></span></div>')
 
 
-def render_citation(citation: Citation, document_text: str | None, answer_id: int) -> str:
-    """One source: the quote highlighted in its document's context, and the link to the original."""
+def render_citation(citation: Citation, document_text: str | None, answer_id: int, note: str = "") -> str:
+    """One source: the quote highlighted in its document's context, and the link to the original
+    (and ``note``, e.g. that a saved answer's document has changed since)."""
     if document_text is not None and document_text[citation.start:citation.end] == citation.quote:
         start = max(0, citation.start - CONTEXT_CHARS)
         end = min(len(document_text), citation.end + CONTEXT_CHARS)
@@ -114,15 +116,18 @@ def render_citation(citation: Citation, document_text: str | None, answer_id: in
         body = f"<mark>{text(citation.quote)}</mark>"
     page = f" · page {citation.page}" if citation.page is not None else ""
     return (f'<details class="rag-source" id="src-{answer_id}-{citation.n}">'
-            f'<summary><span class="rag-n">[{citation.n}]</span> {html.escape(citation.title)}{page}</summary>'
+            f'<summary><span class="rag-n">[{citation.n}]</span> {html.escape(citation.title)}{page}'
+            f'{f""" <span class="rag-stale">({html.escape(note)})</span>""" if note else ""}</summary>'
             f'<blockquote class="rag-context">{body}</blockquote>'
             f'<p class="rag-where">{render_source_link(citation.source)}'
             f'<span class="rag-offsets"> · characters {citation.start}–{citation.end} of '
             f"<code>{html.escape(citation.doc_id)}</code></span></p></details>")
 
 
-def render_answer(answer: Answer, documents: dict[str, str | None], meta: str = "") -> str:
-    """The verified answer with linked [n] markers, its sources, a copy button and ``meta``."""
+def render_answer(answer: Answer, documents: dict[str, str | None], meta: str = "",
+                  notes: Mapping[int, str] | None = None) -> str:
+    """The verified answer with linked [n] markers, its sources, a copy button and ``meta``;
+    ``notes`` are shown next to the citations they number."""
     if answer.abstained:
         return render_decline(answer)
     answer_id = next(_answer_ids)
@@ -135,7 +140,8 @@ def render_answer(answer: Answer, documents: dict[str, str | None], meta: str = 
     if uncovered:
         asked = "; ".join(f"“{p.text}”" for p in uncovered)
         body += (f'<p class="rag-uncovered"><strong>Not in the documents:</strong> {html.escape(asked)}</p>')
-    sources = "".join(render_citation(c, documents.get(c.doc_id), answer_id) for c in answer.citations)
+    sources = "".join(render_citation(c, documents.get(c.doc_id), answer_id, (notes or {}).get(c.n, ""))
+                      for c in answer.citations)
     removed = [v for v in answer.trace.get("verdicts", []) if v.get("status") in ("unsupported", "out-of-range-only")]
     note = ""
     if answer.trace.get("answered_by"):
