@@ -50,7 +50,7 @@ def run_one(cache: str, questions: int, repeats: int) -> dict:
 
     settings = load_settings(generator="llamacpp")
     generator = make_generator(settings, load_embeddings(settings.embedding_model))
-    client = generator.model.client  # type: ignore[attr-defined]
+    client = generator.chat_model.client  # type: ignore[union-attr]
     if cache == "none":
         client.set_cache(None)
     elif cache == "library":
