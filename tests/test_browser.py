@@ -47,7 +47,7 @@ Notes: [open me](javascript:alert(4)) and <a href="javascript:alert(5)" id="inje
 STAGE_WATCHER = """
 window.__ragSeen = [];
 new MutationObserver(() => {
-  for (const stage of ['rag-status', 'rag-found', 'rag-draft', 'rag-answer']) {
+  for (const stage of ['rag-status', 'rag-found', 'rag-quick', 'rag-draft', 'rag-answer']) {
     if (!window.__ragSeen.includes(stage) && document.querySelector('#rag-chatbot .' + stage)) {
       window.__ragSeen.push(stage);
     }
@@ -364,7 +364,10 @@ def test_local_llm_backend_answers_with_citations(watched: Watched, server: Serv
     reply = ask(page, SEED_QUESTION)
     wait_answered(reply, timeout=240_000)
     assert reply.locator("a.rag-cite").count() >= 1, reply.inner_text()
-    assert "rag-draft" in page.evaluate("window.__ragSeen"), "the model's words stream in"
+    # While the model writes, a verified answer of quotes is on screen (its own checked sentences may
+    # follow, when one finishes before the last).
+    seen = page.evaluate("window.__ragSeen")
+    assert "rag-quick" in seen and seen.index("rag-quick") < seen.index("rag-answer"), seen
     reply.locator("a.rag-cite").first.click()
     assert reply.locator("details.rag-source[open] mark").first.is_visible()
     assert "llamacpp" in reply.locator(".rag-meta").inner_text()

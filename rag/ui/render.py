@@ -89,7 +89,14 @@ def render_quick(answer: Answer, documents: dict[str, str | None]) -> str:
     model's answer will replace it."""
     return ('<div class="rag-quick"><p class="rag-quick-head">Quick answer: the documents\' own sentences closest '
             "to your question, each checked against its source. The model's answer follows.</p>"
-            f"{render_answer(answer, documents)}</div>")
+            f"{_as_preview(render_answer(answer, documents))}</div>")
+
+
+def _as_preview(rendered: str) -> str:
+    """A rendered answer as a preview: its body is not marked as the finished answer (the page and
+    the history read ``rag-answer`` as that), and it has no copy button or meta line."""
+    rendered = rendered.replace('class="rag-answer"', 'class="rag-quick-body"', 1)
+    return re.sub(r'<div class="rag-actions">.*?</div>(?=</div>$)', "", rendered, flags=re.S)
 
 
 def render_checked(found: str, checked: str) -> str:
